@@ -1,0 +1,99 @@
+"""The CNN-GRU-attention emotion model (Keras 3) and its batch-1 export twin."""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+import keras
+from keras import layers, ops
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture hyper-parameters."""
+
+    conv_filters: tuple[int, int] = (64, 128)
+    kernel_sizes: tuple[int, int] = (5, 3)
+    pool_size: int = 2
+    conv_dropout: float = 0.3
+    gru_units: int = 96
+    attention_units: int = 64
+    dense_dropout: float = 0.4
+    l2: float = 1e-4
+    input_dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        """Plain-JSON dictionary."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+@keras.saving.register_keras_serializable(package="ser")
+class AttentionPooling(layers.Layer):
+    """Additive attention over time: ``softmax_t(v . tanh(W h_t + b))``-weighted sum of ``h_t``.
+
+    Input ``(batch, time, features)``, output ``(batch, features)``.
+    """
+
+    def __init__(self, units: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        d = input_shape[-1]
+        self.w = self.add_weight(name="w", shape=(d, self.units), initializer="glorot_uniform")
+        self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
+        self.v = self.add_weight(name="v", shape=(self.units, 1), initializer="glorot_uniform")
+
+    def call(self, h):
+        scores = ops.matmul(ops.tanh(ops.matmul(h, self.w) + self.b), self.v)  # (B, T, 1)
+        weights = ops.softmax(scores, axis=1)
+        return ops.sum(weights * h, axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
+                mean: np.ndarray, variance: np.ndarray, batch_size=None, unroll: bool = False) -> keras.Model:
+    """Two Conv1D blocks, one GRU, attention pooling, dense softmax.
+
+    ``mean``/``variance`` (per MFCC coefficient, from the training features)
+    are baked into a ``Normalization`` layer, so the model takes raw MFCCs.
+    """
+    reg = keras.regularizers.L2(config.l2) if config.l2 else None
+    inp = keras.Input((n_frames, n_mfcc), batch_size=batch_size, name="mfcc")
+    x = layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalise")(inp)
+    if config.input_dropout:
+        x = layers.SpatialDropout1D(config.input_dropout, name="coef_dropout")(x)
+    for i, (filters, kernel) in enumerate(zip(config.conv_filters, config.kernel_sizes), start=1):
+        x = layers.Conv1D(filters, kernel, padding="same", kernel_regularizer=reg, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+        x = layers.MaxPooling1D(config.pool_size, name=f"pool{i}")(x)
+        x = layers.Dropout(config.conv_dropout, name=f"drop{i}")(x)
+    x = layers.GRU(config.gru_units, return_sequences=True, unroll=unroll, kernel_regularizer=reg,
+                   name="gru")(x)
+    x = AttentionPooling(config.attention_units, name="attention")(x)
+    x = layers.Dropout(config.dense_dropout, name="drop_dense")(x)
+    out = layers.Dense(n_classes, activation="softmax", name="emotion")(x)
+    return keras.Model(inp, out, name="cnn_gru_attention")
+
+
+def export_twin(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` with a fixed batch of 1 and an unrolled GRU, same weights.
+
+    The looped GRU cannot be converted to builtin-op int8 TFLite (TensorFlow
+    issues 62281, 75140); the unrolled, batch-1 twin can.
+    """
+    cfg = copy.deepcopy(model.get_config())
+    for layer in cfg["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = [1, *layer["config"]["batch_shape"][1:]]
+        elif layer["class_name"] == "GRU":
+            layer["config"]["unroll"] = True
+    twin = keras.Model.from_config(cfg, custom_objects={"AttentionPooling": AttentionPooling})
+    twin.set_weights(model.get_weights())
+    return twin

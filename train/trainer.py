@@ -1,0 +1,198 @@
+"""One training run: data -> features -> model -> evaluation artefacts in a run folder."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from edge_runtime.config import FeatureConfig
+
+from .augment import VARIANTS, AugmentConfig
+from .dataset import FeatureSet, Job, extract_features
+from .ravdess import Clip, DatasetError, default_root, scan
+from .report import classification_report, confusion, plot_confusion, plot_curves, write_json
+from .splits import DEFAULT_TEST_ACTORS, DEFAULT_VAL_ACTORS, Split, make_split
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and protocol settings of a run."""
+
+    protocol: str = "random"
+    seed: int = 42
+    epochs: int = 60
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 12
+    label_smoothing: float = 0.1
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    test_actors: tuple[int, ...] = DEFAULT_TEST_ACTORS
+    val_actors: tuple[int, ...] = DEFAULT_VAL_ACTORS
+    augment: bool = True
+    include_song: bool = True
+    max_clips: Optional[int] = None  # a small, stratified subset for smoke runs
+
+
+@dataclass
+class RunResult:
+    """What a finished run measured."""
+
+    run_dir: Path
+    test_accuracy: float
+    macro_f1: float
+    per_class_f1: dict
+    epochs_run: int
+    best_epoch: int
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+
+def subset(clips: Sequence[Clip], n: int, seed: int) -> list[Clip]:
+    """About ``n`` clips, the same share of every emotion, for smoke runs."""
+    rng = np.random.default_rng(seed)
+    by_emotion: dict[int, list[Clip]] = {}
+    for c in clips:
+        by_emotion.setdefault(c.emotion, []).append(c)
+    per = max(1, n // len(by_emotion))
+    out = []
+    for group in by_emotion.values():
+        out += [group[i] for i in sorted(rng.permutation(len(group))[:per])]
+    return sorted(out, key=lambda c: c.path)
+
+
+def build_jobs(split: Split, augment: bool) -> tuple[list[Job], dict[str, slice]]:
+    """Every (clip, variant) to featurise and where each part lies in the list.
+
+    Only training clips are augmented; validation and test clips are used clean.
+    """
+    train_variants = VARIANTS if augment else ("clean",)
+    parts = {
+        "train": [Job(c, v) for c in split.train for v in train_variants],
+        "val": [Job(c) for c in split.val],
+        "test": [Job(c) for c in split.test],
+    }
+    jobs, where, start = [], {}, 0
+    for name, part in parts.items():
+        jobs += part
+        where[name] = slice(start, start + len(part))
+        start += len(part)
+    return jobs, where
+
+
+def take(features: FeatureSet, jobs: Sequence[Job], part: slice) -> tuple[np.ndarray, np.ndarray, list[Job]]:
+    """Rows of ``features`` whose job lies in ``jobs[part]`` (skipped jobs are absent)."""
+    wanted = {id(j) for j in jobs[part]}
+    rows = [i for i, j in enumerate(features.jobs) if id(j) in wanted]
+    return features.x[rows], features.y[rows], [features.jobs[i] for i in rows]
+
+
+def save_split(split: Split, path: Path, root: Path) -> None:
+    """Write which clips (relative to the data root) went where."""
+    def rel(clips):
+        return [str(c.path.relative_to(root)) if c.path.is_relative_to(root) else str(c.path) for c in clips]
+    write_json(path, {**split.summary(), "files": {"train": rel(split.train), "val": rel(split.val),
+                                                   "test": rel(split.test)}})
+
+
+def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: Optional[FeatureConfig] = None,
+              train_config: Optional[TrainConfig] = None, model_config=None,
+              augment_config: Optional[AugmentConfig] = None, resume: bool = False,
+              workers: Optional[int] = None, cache_root: Optional[Path] = None, verbose: int = 2) -> RunResult:
+    """Train and evaluate one model; write the run folder; return the test figures.
+
+    With ``resume=True``, ``out_dir`` must hold a run interrupted earlier: its
+    configuration is read back from ``run_config.json`` and training continues
+    from its last checkpoint.
+    """
+    import keras
+
+    from .checkpoint import RunCheckpoint
+    from .model import ModelConfig, build_model
+
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    if resume:
+        if not (out_dir / "run_config.json").exists():
+            raise DatasetError(f"nothing to resume in {out_dir} (no run_config.json)")
+        saved = json.loads((out_dir / "run_config.json").read_text())
+        feature_config = FeatureConfig.from_dict(saved["features"])
+        tc = saved["train"]
+        train_config = TrainConfig(**{**tc, "test_actors": tuple(tc["test_actors"]), "val_actors": tuple(tc["val_actors"])})
+        mc = saved["model"]
+        model_config = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in mc.items()})
+        augment_config = AugmentConfig(**saved["augment"])
+        data_root = Path(saved["data_root"])
+    feature_config = feature_config or FeatureConfig()
+    tc = train_config or TrainConfig()
+    model_config = model_config or ModelConfig()
+    augment_config = augment_config or AugmentConfig(seed=tc.seed)
+    root = Path(data_root) if data_root else default_root()
+
+    clips = scan(root, include_song=tc.include_song)
+    if tc.max_clips:
+        clips = subset(clips, tc.max_clips, tc.seed)
+    split = make_split(clips, tc.protocol, seed=tc.seed, test_fraction=tc.test_fraction,
+                       val_fraction=tc.val_fraction, test_actors=tc.test_actors, val_actors=tc.val_actors)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    feature_config.save(out_dir / "feature_config.json")
+    write_json(out_dir / "run_config.json", {
+        "features": feature_config.to_dict(), "train": asdict(tc), "model": model_config.to_dict(),
+        "augment": asdict(augment_config), "data_root": str(root.resolve())})
+    save_split(split, out_dir / "split.json", root.resolve())
+
+    jobs, where = build_jobs(split, tc.augment)
+    feats = extract_features(jobs, feature_config, augment_config, cache_root=cache_root, workers=workers,
+                             progress=verbose > 0)
+    x_train, y_train, _ = take(feats, jobs, where["train"])
+    x_val, y_val, _ = take(feats, jobs, where["val"])
+    x_test, y_test, _ = take(feats, jobs, where["test"])
+    if min(len(x_train), len(x_val), len(x_test)) == 0:
+        raise DatasetError("a split part is empty after feature extraction; add clips or change the split")
+
+    keras.utils.set_random_seed(tc.seed)
+    n_classes = len(feature_config.labels)
+    ckpt = RunCheckpoint(out_dir / "checkpoint", patience=tc.patience)
+    if resume and ckpt.last_path.exists():
+        ckpt.load_state()
+        model = keras.models.load_model(ckpt.last_path)
+    else:
+        flat = x_train.reshape(-1, x_train.shape[-1])
+        model = build_model(feature_config.n_frames, feature_config.n_mfcc, n_classes, model_config,
+                            mean=flat.mean(axis=0), variance=flat.var(axis=0))
+        model.compile(optimizer=keras.optimizers.Adam(tc.learning_rate),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing),
+                      metrics=["accuracy"])
+    onehot = keras.utils.to_categorical
+    if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
+        model.fit(x_train, onehot(y_train, n_classes), validation_data=(x_val, onehot(y_val, n_classes)),
+                  epochs=tc.epochs, initial_epoch=ckpt.epoch, batch_size=tc.batch_size, shuffle=True,
+                  verbose=verbose,
+                  callbacks=[ckpt, keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=4,
+                                                                      min_lr=1e-5, verbose=0)])
+    elif ckpt.best_path.exists():
+        model.load_weights(ckpt.best_path)
+    model.save(out_dir / "model.keras")
+
+    probs = model.predict(x_test, batch_size=64, verbose=0)
+    y_pred = probs.argmax(axis=1)
+    text, rep = classification_report(y_test, y_pred, feature_config.labels)
+    (out_dir / "report.txt").write_text(text)
+    write_json(out_dir / "report.json", rep)
+    plot_confusion(confusion(y_test, y_pred, n_classes), feature_config.labels, out_dir / "confusion_matrix.png",
+                   f"{tc.protocol} protocol, test accuracy {rep['accuracy']:.3f}")
+    write_json(out_dir / "history.json", ckpt.history)
+    plot_curves(ckpt.history, out_dir / "curves.png", ckpt.best_epoch)
+    seconds = time.perf_counter() - t0
+    result = RunResult(out_dir, float(rep["accuracy"]), float(rep["macro avg"]["f1-score"]),
+                       {k: round(float(rep[k]["f1-score"]), 4) for k in feature_config.labels},
+                       ckpt.epoch, ckpt.best_epoch, seconds,
+                       {"n_train": len(x_train), "n_val": len(x_val), "n_test": len(x_test),
+                        "skipped_clips": feats.skipped, "features_computed": feats.computed,
+                        "params": model.count_params()})
+    write_json(out_dir / "metrics.json", {k: v for k, v in asdict(result).items() if k != "run_dir"})
+    return result
