@@ -2,32 +2,13 @@
 from __future__ import annotations
 
 import copy
-import json
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 import keras
 from keras import layers, ops
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture hyper-parameters."""
-
-    conv_filters: tuple[int, int] = (64, 128)
-    kernel_sizes: tuple[int, int] = (5, 3)
-    pool_size: int = 2
-    conv_dropout: float = 0.3
-    gru_units: int = 96
-    attention_units: int = 64
-    dense_dropout: float = 0.4
-    l2: float = 1e-4
-    input_dropout: float = 0.1
-
-    def to_dict(self) -> dict:
-        """Plain-JSON dictionary."""
-        return json.loads(json.dumps(asdict(self)))
+from .hparams import ModelConfig
 
 
 @keras.saving.register_keras_serializable(package="ser")

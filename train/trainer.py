@@ -13,6 +13,7 @@ from edge_runtime.config import FeatureConfig
 
 from .augment import VARIANTS, AugmentConfig
 from .dataset import FeatureSet, Job, extract_features
+from .hparams import ModelConfig, SpecAugmentConfig
 from .ravdess import Clip, DatasetError, default_root, scan
 from .report import classification_report, confusion, plot_confusion, plot_curves, write_json
 from .splits import DEFAULT_TEST_ACTORS, DEFAULT_VAL_ACTORS, Split, make_split
@@ -100,8 +101,9 @@ def save_split(split: Split, path: Path, root: Path) -> None:
 
 
 def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: Optional[FeatureConfig] = None,
-              train_config: Optional[TrainConfig] = None, model_config=None,
-              augment_config: Optional[AugmentConfig] = None, resume: bool = False,
+              train_config: Optional[TrainConfig] = None, model_config: Optional[ModelConfig] = None,
+              augment_config: Optional[AugmentConfig] = None,
+              spec_config: Optional[SpecAugmentConfig] = None, resume: bool = False,
               workers: Optional[int] = None, cache_root: Optional[Path] = None, verbose: int = 2) -> RunResult:
     """Train and evaluate one model; write the run folder; return the test figures.
 
@@ -109,11 +111,6 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
     configuration is read back from ``run_config.json`` and training continues
     from its last checkpoint.
     """
-    import keras
-
-    from .checkpoint import RunCheckpoint
-    from .model import ModelConfig, build_model
-
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     if resume:
@@ -123,14 +120,15 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
         feature_config = FeatureConfig.from_dict(saved["features"])
         tc = saved["train"]
         train_config = TrainConfig(**{**tc, "test_actors": tuple(tc["test_actors"]), "val_actors": tuple(tc["val_actors"])})
-        mc = saved["model"]
-        model_config = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in mc.items()})
+        model_config = ModelConfig.from_dict(saved["model"])
         augment_config = AugmentConfig(**saved["augment"])
+        spec_config = SpecAugmentConfig(**saved["spec_augment"])
         data_root = Path(saved["data_root"])
     feature_config = feature_config or FeatureConfig()
     tc = train_config or TrainConfig()
     model_config = model_config or ModelConfig()
     augment_config = augment_config or AugmentConfig(seed=tc.seed)
+    spec_config = spec_config or SpecAugmentConfig()
     root = Path(data_root) if data_root else default_root()
 
     clips = scan(root, include_song=tc.include_song)
@@ -142,7 +140,7 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
     feature_config.save(out_dir / "feature_config.json")
     write_json(out_dir / "run_config.json", {
         "features": feature_config.to_dict(), "train": asdict(tc), "model": model_config.to_dict(),
-        "augment": asdict(augment_config), "data_root": str(root.resolve())})
+        "augment": asdict(augment_config), "spec_augment": asdict(spec_config), "data_root": str(root.resolve())})
     save_split(split, out_dir / "split.json", root.resolve())
 
     jobs, where = build_jobs(split, tc.augment)
@@ -153,6 +151,12 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
     x_test, y_test, _ = take(feats, jobs, where["test"])
     if min(len(x_train), len(x_val), len(x_test)) == 0:
         raise DatasetError("a split part is empty after feature extraction; add clips or change the split")
+
+    import keras  # imported only now: user errors above are reported without loading TensorFlow
+
+    from .batches import AugmentedBatches
+    from .checkpoint import RunCheckpoint
+    from .model import build_model
 
     keras.utils.set_random_seed(tc.seed)
     n_classes = len(feature_config.labels)
@@ -167,11 +171,12 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
         model.compile(optimizer=keras.optimizers.Adam(tc.learning_rate),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing),
                       metrics=["accuracy"])
-    onehot = keras.utils.to_categorical
     if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
-        model.fit(x_train, onehot(y_train, n_classes), validation_data=(x_val, onehot(y_val, n_classes)),
-                  epochs=tc.epochs, initial_epoch=ckpt.epoch, batch_size=tc.batch_size, shuffle=True,
-                  verbose=verbose,
+        batches = AugmentedBatches(x_train, y_train, n_classes, tc.batch_size,
+                                   fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
+                                   config=spec_config, seed=tc.seed + ckpt.epoch)
+        model.fit(batches, validation_data=(x_val, keras.utils.to_categorical(y_val, n_classes)),
+                  epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose,
                   callbacks=[ckpt, keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=4,
                                                                       min_lr=1e-5, verbose=0)])
     elif ckpt.best_path.exists():

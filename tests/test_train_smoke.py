@@ -1,0 +1,84 @@
+"""A smoke train-and-evaluate on real shared clips (a few dozen, a few epochs)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from train.trainer import TrainConfig, train_run
+
+SMOKE = dict(max_clips=64, epochs=3, patience=10, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, data_root, cache_root):
+    out = tmp_path_factory.mktemp("run")
+    result = train_run(out, data_root, train_config=TrainConfig(**SMOKE), cache_root=cache_root,
+                       workers=2, verbose=0)
+    return out, result
+
+
+def test_run_folder_holds_every_artefact(smoke_run):
+    out, result = smoke_run
+    for name in ("model.keras", "feature_config.json", "run_config.json", "history.json", "curves.png",
+                 "report.txt", "report.json", "confusion_matrix.png", "metrics.json", "split.json"):
+        assert (out / name).is_file(), name
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == result.epochs_run == 3 and "val_accuracy" in history
+    report = json.loads((out / "report.json").read_text())
+    assert set(result.per_class_f1) == set(json.loads((out / "feature_config.json").read_text())["labels"])
+    assert report["accuracy"] == pytest.approx(result.test_accuracy)
+    assert "precision" in (out / "report.txt").read_text()
+    split = json.loads((out / "split.json").read_text())
+    assert not set(split["files"]["train"]) & set(split["files"]["test"])
+    assert result.extra["n_train"] == 4 * len(split["files"]["train"])
+
+
+def test_saved_model_matches_export_twin_on_real_features(smoke_run, cache_root):
+    import keras
+
+    from edge_runtime.config import FeatureConfig
+    from train.dataset import Job, extract_features
+    from train.model import export_twin
+    from train.ravdess import default_root, parse_name
+
+    out, _ = smoke_run
+    model = keras.models.load_model(out / "model.keras")
+    twin = export_twin(model)
+    assert twin.inputs[0].shape[0] == 1 and twin.get_layer("gru").unroll
+    root = default_root()
+    test_files = json.loads((out / "split.json").read_text())["files"]["test"][:4]
+    feats = extract_features([Job(parse_name(root / f)) for f in test_files], FeatureConfig(),
+                             cache_root=cache_root, progress=False)
+    for x in feats.x:
+        a = model.predict(x[None], verbose=0)
+        b = twin.predict(x[None], verbose=0)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+        assert np.isclose(a.sum(), 1.0, atol=1e-5)
+
+
+def test_resume_continues_from_the_last_epoch(tmp_path, data_root, cache_root):
+    cfg = TrainConfig(**{**SMOKE, "epochs": 2})
+    first = train_run(tmp_path, data_root, train_config=cfg, cache_root=cache_root, workers=2, verbose=0)
+    assert first.epochs_run == 2
+    # Pretend the run was meant to be longer and was interrupted: raise the epoch budget on disk.
+    run_config = json.loads((tmp_path / "run_config.json").read_text())
+    run_config["train"]["epochs"] = 3
+    (tmp_path / "run_config.json").write_text(json.dumps(run_config))
+    resumed = train_run(tmp_path, resume=True, cache_root=cache_root, workers=2, verbose=0)
+    assert resumed.epochs_run == 3 and resumed.extra["features_computed"] == 0
+    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "/nonexistent/ravdess"], "dataset folder not found"),
+    (["--resume", "/nonexistent/run"], "nothing to resume"),
+    (["--protocol", "speaker", "--test-actors", "23,24"], "no clips"),
+])
+def test_cli_user_errors_are_one_line(args, message, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "train", "--out", str(tmp_path / "r"), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1

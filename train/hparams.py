@@ -1,0 +1,42 @@
+"""Hyper-parameters of the model and of batch augmentation (no TensorFlow import)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes and regularisation of the CNN-GRU-attention model."""
+
+    conv_filters: tuple[int, int] = (64, 128)
+    kernel_sizes: tuple[int, int] = (5, 3)
+    pool_size: int = 2
+    conv_dropout: float = 0.3
+    gru_units: int = 96
+    attention_units: int = 64
+    dense_dropout: float = 0.4
+    l2: float = 1e-4
+    input_dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        """Plain-JSON dictionary."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        """Inverse of :meth:`to_dict` (JSON lists become tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class SpecAugmentConfig:
+    """How strongly each training batch is perturbed; zeros switch a perturbation off."""
+
+    max_shift: int = 20        # frames, circular roll either way
+    time_masks: int = 2
+    max_time_mask: int = 20    # frames per mask
+    coef_masks: int = 1
+    max_coef_mask: int = 6     # MFCC coefficients per mask
+    mixup_alpha: float = 0.0   # 0 = no mixup
