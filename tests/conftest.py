@@ -36,3 +36,18 @@ def clips(data_root):
 def cache_root(tmp_path_factory) -> Path:
     """A feature cache private to this test session."""
     return tmp_path_factory.mktemp("feature-cache")
+
+
+#: A smoke training run: a stratified 64-clip subset, 3 epochs.
+SMOKE = dict(max_clips=64, epochs=3, patience=10, batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, data_root, cache_root):
+    """(run folder, RunResult) of one smoke training run on real clips, shared by the suite."""
+    from train.trainer import TrainConfig, train_run
+
+    out = tmp_path_factory.mktemp("run")
+    result = train_run(out, data_root, train_config=TrainConfig(**SMOKE), cache_root=cache_root,
+                       workers=2, verbose=0)
+    return out, result

@@ -8,15 +8,7 @@ import pytest
 
 from train.trainer import TrainConfig, train_run
 
-SMOKE = dict(max_clips=64, epochs=3, patience=10, batch_size=16)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory, data_root, cache_root):
-    out = tmp_path_factory.mktemp("run")
-    result = train_run(out, data_root, train_config=TrainConfig(**SMOKE), cache_root=cache_root,
-                       workers=2, verbose=0)
-    return out, result
+from .conftest import SMOKE
 
 
 def test_run_folder_holds_every_artefact(smoke_run):

@@ -10,11 +10,11 @@ from typing import Any, Mapping
 class ModelConfig:
     """Sizes and regularisation of the CNN-GRU-attention model."""
 
-    conv_filters: tuple[int, int] = (64, 128)
+    conv_filters: tuple[int, int] = (128, 128)
     kernel_sizes: tuple[int, int] = (5, 3)
-    pool_size: int = 2
+    pool_sizes: tuple[int, int] = (2, 4)   # 200 frames -> 25 GRU steps of 64 ms
     conv_dropout: float = 0.3
-    gru_units: int = 96
+    gru_units: int = 128
     attention_units: int = 64
     dense_dropout: float = 0.4
     l2: float = 1e-4

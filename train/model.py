@@ -49,11 +49,12 @@ def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
     x = layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalise")(inp)
     if config.input_dropout:
         x = layers.SpatialDropout1D(config.input_dropout, name="coef_dropout")(x)
-    for i, (filters, kernel) in enumerate(zip(config.conv_filters, config.kernel_sizes), start=1):
+    blocks = zip(config.conv_filters, config.kernel_sizes, config.pool_sizes)
+    for i, (filters, kernel, pool) in enumerate(blocks, start=1):
         x = layers.Conv1D(filters, kernel, padding="same", kernel_regularizer=reg, name=f"conv{i}")(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.ReLU(name=f"relu{i}")(x)
-        x = layers.MaxPooling1D(config.pool_size, name=f"pool{i}")(x)
+        x = layers.MaxPooling1D(pool, name=f"pool{i}")(x)
         x = layers.Dropout(config.conv_dropout, name=f"drop{i}")(x)
     x = layers.GRU(config.gru_units, return_sequences=True, unroll=unroll, kernel_regularizer=reg,
                    name="gru")(x)
@@ -78,3 +79,8 @@ def export_twin(model: keras.Model) -> keras.Model:
     twin = keras.Model.from_config(cfg, custom_objects={"AttentionPooling": AttentionPooling})
     twin.set_weights(model.get_weights())
     return twin
+
+
+def load_model(path) -> keras.Model:
+    """Load a ``.keras`` file written by the trainer (registers the custom layer)."""
+    return keras.models.load_model(path, custom_objects={"AttentionPooling": AttentionPooling})

@@ -25,10 +25,10 @@ class TrainConfig:
 
     protocol: str = "random"
     seed: int = 42
-    epochs: int = 60
+    epochs: int = 80
     batch_size: int = 32
-    learning_rate: float = 1e-3
-    patience: int = 12
+    learning_rate: float = 1e-3   # peak of a cosine decay over ``epochs`` to 2 % of it
+    patience: int = 25
     label_smoothing: float = 0.1
     test_fraction: float = 0.2
     val_fraction: float = 0.1
@@ -156,19 +156,21 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
 
     from .batches import AugmentedBatches
     from .checkpoint import RunCheckpoint
-    from .model import build_model
+    from .model import build_model, load_model
 
     keras.utils.set_random_seed(tc.seed)
     n_classes = len(feature_config.labels)
     ckpt = RunCheckpoint(out_dir / "checkpoint", patience=tc.patience)
     if resume and ckpt.last_path.exists():
         ckpt.load_state()
-        model = keras.models.load_model(ckpt.last_path)
+        model = load_model(ckpt.last_path)
     else:
         flat = x_train.reshape(-1, x_train.shape[-1])
         model = build_model(feature_config.n_frames, feature_config.n_mfcc, n_classes, model_config,
                             mean=flat.mean(axis=0), variance=flat.var(axis=0))
-        model.compile(optimizer=keras.optimizers.Adam(tc.learning_rate),
+        steps = tc.epochs * -(-len(x_train) // tc.batch_size)
+        schedule = keras.optimizers.schedules.CosineDecay(tc.learning_rate, decay_steps=steps, alpha=0.02)
+        model.compile(optimizer=keras.optimizers.Adam(schedule),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing),
                       metrics=["accuracy"])
     if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
@@ -176,9 +178,7 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
                                    fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
                                    config=spec_config, seed=tc.seed + ckpt.epoch)
         model.fit(batches, validation_data=(x_val, keras.utils.to_categorical(y_val, n_classes)),
-                  epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose,
-                  callbacks=[ckpt, keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=4,
-                                                                      min_lr=1e-5, verbose=0)])
+                  epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose, callbacks=[ckpt])
     elif ckpt.best_path.exists():
         model.load_weights(ckpt.best_path)
     model.save(out_dir / "model.keras")

@@ -1,0 +1,40 @@
+"""``python -m convert RUN_DIR --out DIR`` / ``ser-convert``: Keras run folder -> TFLite files."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = argparse.ArgumentParser(prog="python -m convert", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("run_dir", type=Path, help="a run folder written by `python -m train`")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default RUN_DIR/tflite)")
+    p.add_argument("--variants", default="float32,int8",
+                   help="comma-separated: float32, int8, and optionally float16, dynamic")
+    p.add_argument("--representative", type=int, default=300, help="training clips used to calibrate int8")
+    p.add_argument("--data", type=Path, default=None, help="RAVDESS folder if it moved since training")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    args = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not (args.run_dir / "model.keras").is_file():
+        print(f"error: no trained model in {args.run_dir} (expected model.keras)", file=sys.stderr)
+        return 2
+    from .converter import convert_run
+    from .tflite import ConversionError
+
+    try:
+        convert_run(args.run_dir, args.out or args.run_dir / "tflite", args.variants.split(","),
+                    args.representative, data_root=args.data)
+    except (ConversionError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0

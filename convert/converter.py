@@ -1,0 +1,117 @@
+"""Run folder -> .tflite files + one sidecar ``model.json``, verified against Keras."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from edge_runtime.config import FeatureConfig
+
+#: Below this top-1 agreement of int8 with Keras on the test split, conversion fails.
+MIN_INT8_AGREEMENT = 0.97
+SIDECAR = "model.json"
+
+
+def _features(files: Sequence[str], root: Path, config: FeatureConfig, cache_root) -> tuple[np.ndarray, np.ndarray]:
+    from train.dataset import Job, extract_features
+    from train.ravdess import parse_name
+
+    feats = extract_features([Job(parse_name(root / f)) for f in files], config, cache_root=cache_root,
+                             desc="features")
+    return feats.x, feats.y
+
+
+def _pick(files: Sequence[str], n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [files[i] for i in sorted(rng.permutation(len(files))[:n])]
+
+
+def quantisation(path: Path) -> dict:
+    """Input/output dtype, shape and (scale, zero point) of a .tflite file."""
+    from edge_runtime.interpreter import load_interpreter
+
+    it = load_interpreter(path)
+    def one(d):
+        scale, zero = d["quantization"]
+        return {"dtype": np.dtype(d["dtype"]).name, "shape": [int(s) for s in d["shape"]],
+                "scale": float(scale), "zero_point": int(zero)}
+    return {"input": one(it.get_input_details()[0]), "output": one(it.get_output_details()[0])}
+
+
+def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float32", "int8"),
+                n_representative: int = 300, data_root: Optional[Path] = None, cache_root=None,
+                min_agreement: float = MIN_INT8_AGREEMENT, log=print) -> dict:
+    """Convert the model of ``run_dir`` into ``out_dir``; return the sidecar dictionary.
+
+    Raises :class:`convert.tflite.ConversionError` if the export graph departs
+    from the Keras model, a file has non-builtin ops (or float tensors in
+    int8), or int8 agrees with Keras on fewer than ``min_agreement`` of the
+    test clips.
+    """
+    from train.model import load_model
+
+    from .export import build_export_function
+    from .tflite import VARIANTS, ConversionError, audit, convert, op_listing
+    from .verify import compare, table, tflite_scores
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not (run_dir / "model.keras").is_file():
+        raise ConversionError(f"no trained model in {run_dir} (expected {run_dir / 'model.keras'})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = FeatureConfig.load(run_dir / "feature_config.json")
+    split = json.loads((run_dir / "split.json").read_text())
+    run_config = json.loads((run_dir / "run_config.json").read_text())
+    root = Path(data_root or run_config["data_root"])
+    model = load_model(run_dir / "model.keras")
+
+    x_test, y_test = _features(split["files"]["test"], root, config, cache_root)
+    x_rep, _ = _features(_pick(split["files"]["train"], n_representative), root, config, cache_root)
+    fn = build_export_function(model)
+    reference = model.predict(x_test, batch_size=64, verbose=0)
+    export_scores = np.concatenate([fn(x[None]).numpy() for x in x_test[:16]])
+    gap = float(np.max(np.abs(export_scores - reference[:16])))
+    if gap > 1e-4:
+        raise ConversionError(f"export graph departs from the Keras model (max score difference {gap:.2e})")
+
+    def representative():
+        for x in x_rep:
+            yield [x[None].astype(np.float32)]
+
+    files, rows = {}, {}
+    for variant in variants:
+        t0 = time.perf_counter()
+        flat = convert(fn, variant, representative if variant == "int8" else None)
+        path = out_dir / VARIANTS[variant]
+        path.write_bytes(flat)
+        (out_dir / f"ops_{variant}.txt").write_text(op_listing(flat))
+        checks = audit(flat, full_integer=(variant == "int8"))
+        rows[variant] = {**compare(reference, tflite_scores(path, x_test), y_test), "bytes": len(flat)}
+        files[variant] = {"file": path.name, "bytes": len(flat), "sha256": hashlib.sha256(flat).hexdigest(),
+                          **quantisation(path), "audit": checks, "verification": rows[variant]}
+        log(f"{variant:>8}: {len(flat) / 1024:.1f} KB, {checks['n_tensors']} tensors, "
+            f"{sum(checks['ops'].values())} ops, {time.perf_counter() - t0:.1f} s")
+
+    keras_accuracy = float(np.mean(reference.argmax(1) == y_test))
+    report = table({f"tflite {k}": v for k, v in rows.items()}, keras_accuracy)
+    (out_dir / "verification.txt").write_text(report + "\n")
+    log(report)
+    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
+    sidecar = {
+        "format": 1, "model": "cnn_gru_attention", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "labels": list(config.labels), "feature_config": config.to_dict(), "files": files,
+        "training": {"protocol": run_config["train"]["protocol"], "split": {k: v for k, v in split.items() if k != "files"},
+                     "test_accuracy": metrics.get("test_accuracy"), "macro_f1": metrics.get("macro_f1"),
+                     "per_class_f1": metrics.get("per_class_f1")},
+        "verification": {"n_test": int(len(y_test)), "keras_accuracy": keras_accuracy, **rows},
+    }
+    (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
+    shutil.copy(run_dir / "feature_config.json", out_dir / "feature_config.json")
+    if "int8" in rows and rows["int8"]["agreement"] < min_agreement:
+        raise ConversionError(f"int8 model agrees with Keras on only {rows['int8']['agreement']:.1%} of "
+                              f"test clips (< {min_agreement:.0%}); files kept in {out_dir} for inspection")
+    return sidecar

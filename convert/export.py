@@ -1,0 +1,90 @@
+"""The export graph: the trained model, batch 1, with the GRU written out step by step.
+
+Why not simply ``GRU(unroll=True)``? Unrolled, each of the T time steps gets
+its own ``FULLY_CONNECTED`` op with a bias. Under full-integer quantisation a
+bias is requantised per op (its scale is input scale x weight scale, and every
+step's input scale differs), so the int8 file stores T copies of the 3U-wide
+int32 bias, each with 3U per-channel scales and 64-bit zero points: for a
+163k-parameter model that made the int8 file larger than the float one.
+
+Here the graph is restructured, numerically identical to the trained model:
+
+* the input projection ``x_t W + b`` of all T steps is ONE matmul over the
+  ``(T, D)`` sequence, with one bias;
+* each step's recurrent projection ``h W_rec`` is a bias-free matmul sharing
+  one recurrent kernel; the recurrent biases of the update and reset gates are
+  folded into the input bias, and the candidate's recurrent bias (which sits
+  inside ``r * (.)``, Keras' ``reset_after=True``) is one shared vector.
+
+Measured on the default architecture (184k parameters, 25 GRU steps): int8
+file 0.32x the float32 file, against 1.14x for the plain unrolled GRU.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import keras
+import tensorflow as tf
+
+
+def _gru_weights(gru: keras.layers.GRU) -> dict[str, np.ndarray]:
+    cell = gru.cell if hasattr(gru, "cell") else gru
+    if not cell.reset_after or not cell.use_bias:
+        raise ValueError("export supports GRU(reset_after=True, use_bias=True), the Keras default")
+    if cell.activation is not keras.activations.tanh or cell.recurrent_activation is not keras.activations.sigmoid:
+        raise ValueError("export supports GRU(activation='tanh', recurrent_activation='sigmoid')")
+    kernel, recurrent, bias = (w.numpy() if hasattr(w, "numpy") else np.asarray(w) for w in cell.weights)
+    units = recurrent.shape[0]
+    in_bias, rec_bias = bias[0], bias[1]
+    folded = in_bias.copy()
+    folded[:2 * units] += rec_bias[:2 * units]       # z and r: plain sums, fold them
+    return {"kernel": kernel, "recurrent": recurrent, "bias": folded,
+            "rec_bias_h": rec_bias[2 * units:], "units": units}
+
+
+def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteFunction:
+    """A concrete ``tf.function`` ``(1, frames, n_mfcc) float32 -> (1, classes)`` for the converter.
+
+    Per GRU step the graph holds about 16 tensors (two bias-free matmuls on
+    shared kernels, one sigmoid for both gates, one tanh, the blend), which
+    keeps the flatbuffer's per-tensor bookkeeping small next to the weights.
+    """
+    gru = model.get_layer("gru")
+    front = keras.Model(model.inputs, gru.input)   # normalise + conv blocks (inference mode)
+    attention, dense = model.get_layer("attention"), model.get_layer("emotion")
+    w = _gru_weights(gru)
+    u = w["units"]
+    kernel_zr = tf.constant(w["kernel"][:, :2 * u], name="gru_kernel_zr")
+    kernel_h = tf.constant(w["kernel"][:, 2 * u:], name="gru_kernel_h")
+    bias_zr = tf.constant(w["bias"][:2 * u], name="gru_bias_zr")
+    bias_h = tf.constant(w["bias"][2 * u:], name="gru_bias_h")
+    recurrent_zr = tf.constant(w["recurrent"][:, :2 * u], name="gru_recurrent_zr")
+    recurrent_h = tf.constant(w["recurrent"][:, 2 * u:], name="gru_recurrent_h")
+    # Added after the bias-free matmul; the converter keeps it as one shared ADD operand,
+    # not a per-step requantised FULLY_CONNECTED bias.
+    rec_bias_h = tf.constant(w["rec_bias_h"][None], name="gru_recurrent_bias_h")
+    frames, features = model.inputs[0].shape[1:]
+
+    @tf.function(input_signature=[tf.TensorSpec((1, frames, features), tf.float32, name="mfcc")])
+    def serve(mfcc):
+        seq = front(mfcc, training=False)                      # (1, T, D)
+        steps = seq.shape[1]
+        flat = tf.reshape(seq, (steps, -1))
+        # Input projections of all steps at once: one matmul per gate group, one bias each.
+        x_zr = tf.unstack(tf.reshape(tf.matmul(flat, kernel_zr) + bias_zr, (steps, 1, 2 * u)))
+        x_h = tf.unstack(tf.reshape(tf.matmul(flat, kernel_h) + bias_h, (steps, 1, u)))
+        outputs = []
+        for t in range(steps):
+            if t == 0:  # h = 0, so the recurrent projections vanish
+                z, r = tf.split(tf.sigmoid(x_zr[0]), 2, axis=-1)
+                candidate = tf.tanh(x_h[0] + r * rec_bias_h)
+                h = candidate - z * candidate
+            else:
+                z, r = tf.split(tf.sigmoid(x_zr[t] + tf.matmul(h, recurrent_zr)), 2, axis=-1)
+                candidate = tf.tanh(x_h[t] + r * (tf.matmul(h, recurrent_h) + rec_bias_h))
+                h = candidate + z * (h - candidate)        # = z * h + (1 - z) * candidate
+            outputs.append(h)
+        sequence = tf.stack(outputs, axis=1)                   # (1, T, U)
+        return dense(attention(sequence), training=False)
+
+    return serve.get_concrete_function()
