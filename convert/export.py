@@ -45,8 +45,8 @@ def _gru_weights(gru: keras.layers.GRU) -> dict[str, np.ndarray]:
 def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteFunction:
     """A concrete ``tf.function`` ``(1, frames, n_mfcc) float32 -> (1, classes)`` for the converter.
 
-    Per GRU step the graph holds about 16 tensors (two bias-free matmuls on
-    shared kernels, one sigmoid for both gates, one tanh, the blend), which
+    Per GRU step the graph holds about 16 tensors (one bias-free matmul on the
+    shared recurrent kernel, one sigmoid for both gates, one tanh, the blend), which
     keeps the flatbuffer's per-tensor bookkeeping small next to the weights.
     """
     gru = model.get_layer("gru")
@@ -58,10 +58,10 @@ def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteF
     kernel_h = tf.constant(w["kernel"][:, 2 * u:], name="gru_kernel_h")
     bias_zr = tf.constant(w["bias"][:2 * u], name="gru_bias_zr")
     bias_h = tf.constant(w["bias"][2 * u:], name="gru_bias_h")
-    recurrent_zr = tf.constant(w["recurrent"][:, :2 * u], name="gru_recurrent_zr")
-    recurrent_h = tf.constant(w["recurrent"][:, 2 * u:], name="gru_recurrent_h")
-    # Added after the bias-free matmul; the converter keeps it as one shared ADD operand,
-    # not a per-step requantised FULLY_CONNECTED bias.
+    # One bias-free matmul per step for all three gates, split afterwards. The split also keeps
+    # the converter from fusing the candidate's recurrent bias into that matmul, which would
+    # store a requantised int32 bias (with per-channel scales) once per time step.
+    recurrent = tf.constant(w["recurrent"], name="gru_recurrent_kernel")
     rec_bias_h = tf.constant(w["rec_bias_h"][None], name="gru_recurrent_bias_h")
     frames, features = model.inputs[0].shape[1:]
 
@@ -80,8 +80,9 @@ def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteF
                 candidate = tf.tanh(x_h[0] + r * rec_bias_h)
                 h = candidate - z * candidate
             else:
-                z, r = tf.split(tf.sigmoid(x_zr[t] + tf.matmul(h, recurrent_zr)), 2, axis=-1)
-                candidate = tf.tanh(x_h[t] + r * (tf.matmul(h, recurrent_h) + rec_bias_h))
+                rec_zr, rec_h = tf.split(tf.matmul(h, recurrent), [2 * u, u], axis=-1)
+                z, r = tf.split(tf.sigmoid(x_zr[t] + rec_zr), 2, axis=-1)
+                candidate = tf.tanh(x_h[t] + r * (rec_h + rec_bias_h))
                 h = candidate + z * (h - candidate)        # = z * h + (1 - z) * candidate
             outputs.append(h)
         sequence = tf.stack(outputs, axis=1)                   # (1, T, U)

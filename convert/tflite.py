@@ -46,15 +46,30 @@ def convert(fn, variant: str, representative: Callable[[], Iterable[list[np.ndar
 
 
 def compact(flatbuffer: bytes) -> bytes:
-    """Drop tensor and signature names (debug strings the runtime never reads).
+    """Remove bookkeeping the runtime never reads; weights and ops are untouched.
 
-    With a few hundred tensors, names are a sizeable share of an int8 file.
-    Inputs and outputs are still found by index.
+    * tensor and signature names (debug strings);
+    * the empty buffer the converter gives every activation tensor: they all
+      point at buffer 0, the schema's shared empty buffer, instead.
+
+    With a few hundred tensors (one GRU step is ~16), this bookkeeping is a
+    sizeable share of an int8 file. Inputs and outputs are found by index.
     """
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     flatbuffer_utils.strip_strings(model)
+    def has_data(i: int) -> bool:
+        data = model.buffers[i].data
+        return data is not None and len(data) > 0
+    keep = [0] + [i for i in range(1, len(model.buffers)) if has_data(i)]
+    new_index = {old: new for new, old in enumerate(keep)}
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            tensor.buffer = new_index.get(tensor.buffer, 0)
+    for entry in model.metadata or []:
+        entry.buffer = new_index[entry.buffer]
+    model.buffers = [model.buffers[i] for i in keep]
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
