@@ -55,7 +55,7 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     """
     from train.model import load_model
 
-    from .export import build_export_function
+    from .export import build_export_function, input_normalisation
     from .tflite import VARIANTS, ConversionError, audit, convert, op_listing
     from .verify import compare, table, tflite_scores
 
@@ -72,14 +72,16 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     x_test, y_test = _features(split["files"]["test"], root, config, cache_root)
     x_rep, _ = _features(_pick(split["files"]["train"], n_representative), root, config, cache_root)
     fn = build_export_function(model)
+    mean, std = input_normalisation(model)
+    x_test_n, x_rep_n = (x_test - mean) / std, (x_rep - mean) / std
     reference = model.predict(x_test, batch_size=64, verbose=0)
-    export_scores = np.concatenate([fn(x[None]).numpy() for x in x_test[:16]])
+    export_scores = np.concatenate([fn(x[None]).numpy() for x in x_test_n[:16]])
     gap = float(np.max(np.abs(export_scores - reference[:16])))
     if gap > 1e-4:
         raise ConversionError(f"export graph departs from the Keras model (max score difference {gap:.2e})")
 
     def representative():
-        for x in x_rep:
+        for x in x_rep_n:
             yield [x[None].astype(np.float32)]
 
     files, rows = {}, {}
@@ -90,7 +92,7 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
         path.write_bytes(flat)
         (out_dir / f"ops_{variant}.txt").write_text(op_listing(flat))
         checks = audit(flat, full_integer=(variant == "int8"))
-        rows[variant] = {**compare(reference, tflite_scores(path, x_test), y_test), "bytes": len(flat)}
+        rows[variant] = {**compare(reference, tflite_scores(path, x_test_n), y_test), "bytes": len(flat)}
         files[variant] = {"file": path.name, "bytes": len(flat), "sha256": hashlib.sha256(flat).hexdigest(),
                           **quantisation(path), "audit": checks, "verification": rows[variant]}
         log(f"{variant:>8}: {len(flat) / 1024:.1f} KB, {checks['n_tensors']} tensors, "
@@ -103,7 +105,10 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     sidecar = {
         "format": 1, "model": "cnn_gru_attention", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "labels": list(config.labels), "feature_config": config.to_dict(), "files": files,
+        "labels": list(config.labels), "feature_config": config.to_dict(),
+        "input_normalisation": {"description": "model input = (mfcc - mean) / std, per coefficient, in float",
+                                "mean": mean.tolist(), "std": std.tolist()},
+        "files": files,
         "training": {"protocol": run_config["train"]["protocol"], "split": {k: v for k, v in split.items() if k != "files"},
                      "test_accuracy": metrics.get("test_accuracy"), "macro_f1": metrics.get("macro_f1"),
                      "per_class_f1": metrics.get("per_class_f1")},

@@ -42,15 +42,32 @@ def _gru_weights(gru: keras.layers.GRU) -> dict[str, np.ndarray]:
             "rec_bias_h": rec_bias[2 * units:], "units": units}
 
 
+def input_normalisation(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coefficient ``(mean, std)`` of the model's ``Normalization`` layer.
+
+    The exported graph starts after this layer: the device computes
+    ``(mfcc - mean) / std`` in float before quantising the input. One int8
+    scale for raw MFCCs (c0 spans hundreds of dB, c39 a few) would erase the
+    higher coefficients; normalised, every coefficient gets the same resolution.
+    """
+    norm = model.get_layer("normalise")
+    mean = np.asarray(norm.mean, dtype=np.float64).reshape(-1)
+    var = np.asarray(norm.variance, dtype=np.float64).reshape(-1)
+    return mean.astype(np.float32), np.sqrt(np.maximum(var, keras.backend.epsilon())).astype(np.float32)
+
+
 def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteFunction:
-    """A concrete ``tf.function`` ``(1, frames, n_mfcc) float32 -> (1, classes)`` for the converter.
+    """A concrete ``tf.function`` ``(1, frames, n_mfcc) -> (1, classes)`` for the converter.
+
+    Its input is the *normalised* MFCC, see :func:`input_normalisation`.
 
     Per GRU step the graph holds about 16 tensors (one bias-free matmul on the
     shared recurrent kernel, one sigmoid for both gates, one tanh, the blend), which
     keeps the flatbuffer's per-tensor bookkeeping small next to the weights.
     """
     gru = model.get_layer("gru")
-    front = keras.Model(model.inputs, gru.input)   # normalise + conv blocks (inference mode)
+    names = [layer.name for layer in model.layers]
+    front = model.layers[names.index("normalise") + 1:names.index("gru")]   # conv blocks
     attention, dense = model.get_layer("attention"), model.get_layer("emotion")
     w = _gru_weights(gru)
     u = w["units"]
@@ -67,7 +84,9 @@ def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteF
 
     @tf.function(input_signature=[tf.TensorSpec((1, frames, features), tf.float32, name="mfcc")])
     def serve(mfcc):
-        seq = front(mfcc, training=False)                      # (1, T, D)
+        seq = mfcc
+        for layer in front:
+            seq = layer(seq, training=False)                   # (1, T, D) after the conv blocks
         steps = seq.shape[1]
         flat = tf.reshape(seq, (steps, -1))
         # Input projections of all steps at once: one matmul per gate group, one bias each.

@@ -23,16 +23,17 @@ def converted(smoke_run, tmp_path_factory, cache_root):
 
 
 def test_export_graph_equals_keras_on_a_fresh_model():
-    from convert.export import build_export_function
+    from convert.export import build_export_function, input_normalisation
     from train.hparams import ModelConfig
     from train.model import build_model
 
     rng = np.random.default_rng(0)
     model = build_model(200, 40, 8, ModelConfig(), rng.normal(size=40), rng.uniform(50, 500, size=40))
     fn = build_export_function(model)
+    mean, std = input_normalisation(model)
     for _ in range(3):
         x = (rng.normal(size=(1, 200, 40)) * 30).astype(np.float32)
-        np.testing.assert_allclose(fn(x).numpy(), model(x, training=False).numpy(), atol=1e-6)
+        np.testing.assert_allclose(fn((x - mean) / std).numpy(), model(x, training=False).numpy(), atol=1e-6)
 
 
 def test_files_sizes_and_ops(converted):
@@ -56,6 +57,8 @@ def test_verification_and_sidecar(converted, smoke_run):
     on_disk = json.loads((out / "model.json").read_text())
     assert on_disk["labels"] == ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
     assert on_disk["feature_config"] == json.loads((run_dir / "feature_config.json").read_text())
+    norm = on_disk["input_normalisation"]
+    assert len(norm["mean"]) == len(norm["std"]) == 40 and min(norm["std"]) > 0
     v = on_disk["verification"]
     assert v["keras_accuracy"] == pytest.approx(result.test_accuracy)
     assert v["float32"]["agreement"] == 1.0 and v["float32"]["max_abs_diff"] < 1e-4

@@ -84,3 +84,10 @@ def export_twin(model: keras.Model) -> keras.Model:
 def load_model(path) -> keras.Model:
     """Load a ``.keras`` file written by the trainer (registers the custom layer)."""
     return keras.models.load_model(path, custom_objects={"AttentionPooling": AttentionPooling})
+
+
+def save_for_inference(model: keras.Model, path) -> None:
+    """Save architecture and weights only (no optimizer state: about a third of the size)."""
+    clean = keras.Model.from_config(model.get_config(), custom_objects={"AttentionPooling": AttentionPooling})
+    clean.set_weights(model.get_weights())
+    clean.save(path)

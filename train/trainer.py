@@ -156,7 +156,7 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
 
     from .batches import AugmentedBatches
     from .checkpoint import RunCheckpoint
-    from .model import build_model, load_model
+    from .model import build_model, load_model, save_for_inference
 
     keras.utils.set_random_seed(tc.seed)
     n_classes = len(feature_config.labels)
@@ -181,7 +181,7 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
                   epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose, callbacks=[ckpt])
     elif ckpt.best_path.exists():
         model.load_weights(ckpt.best_path)
-    model.save(out_dir / "model.keras")
+    save_for_inference(model, out_dir / "model.keras")
 
     probs = model.predict(x_test, batch_size=64, verbose=0)
     y_pred = probs.argmax(axis=1)
