@@ -1,0 +1,70 @@
+"""The shipped float32 and int8 files give the same labels in ai-edge-litert (numpy 2, this
+environment) and in tflite-runtime 2.14 (numpy<2, its own venv without TensorFlow)."""
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_runtime.interpreter import load_interpreter, run_model
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "edge_runtime" / "models"
+VENV = ROOT / "cache" / "venvs" / "tflite-runtime-2.14"
+
+SCRIPT = """
+import json, sys
+import numpy as np
+from edge_runtime.interpreter import load_interpreter, run_model
+data = np.load(sys.argv[1])
+out = {}
+for name in ("model_float32.tflite", "model_int8.tflite"):
+    it = load_interpreter(sys.argv[2] + "/" + name, backend="tflite_runtime")
+    out[name] = [int(np.argmax(run_model(it, x[None]))) for x in data["x"]]
+import importlib.util
+out["tensorflow_installed"] = importlib.util.find_spec("tensorflow") is not None
+out["numpy"] = np.__version__
+print(json.dumps(out))
+"""
+
+
+def _tflite_runtime_python() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        venv.create(VENV, with_pip=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "tflite-runtime==2.14.*", "numpy<2"],
+                       check=True, timeout=600)
+    return python
+
+
+@pytest.fixture(scope="module")
+def features(data_root, tmp_path_factory):
+    from edge_runtime.mfcc import features as edge_features
+    from train.audio import load_audio
+
+    sidecar = json.loads((MODELS / "model.json").read_text())
+    mean = np.array(sidecar["input_normalisation"]["mean"], np.float32)
+    std = np.array(sidecar["input_normalisation"]["std"], np.float32)
+    test_files = json.loads((ROOT / "runs" / "default" / "split.json").read_text())["files"]["test"][::11]
+    x = np.stack([(edge_features(load_audio(data_root / f, 16000)) - mean) / std for f in test_files])
+    path = tmp_path_factory.mktemp("runtimes") / "features.npz"
+    np.savez(path, x=x.astype(np.float32))
+    return path, x
+
+
+def test_litert_and_tflite_runtime_agree(features):
+    path, x = features
+    proc = subprocess.run([str(_tflite_runtime_python()), "-c", SCRIPT, str(path), str(MODELS)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    legacy = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not legacy["tensorflow_installed"] and legacy["numpy"].startswith("1.")
+    for name in ("model_float32.tflite", "model_int8.tflite"):
+        it = load_interpreter(MODELS / name, backend="ai_edge_litert")
+        litert = [int(np.argmax(run_model(it, xi[None]))) for xi in x]
+        assert legacy[name] == litert, name
+    assert len(x) >= 20
