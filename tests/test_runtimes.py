@@ -3,7 +3,6 @@ environment) and in tflite-runtime 2.14 (numpy<2, its own venv without TensorFlo
 import json
 import os
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
