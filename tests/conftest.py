@@ -25,6 +25,12 @@ def data_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def clip_path(data_root) -> Path:
+    """One real clip: Actor 05 (male), angry, strong intensity."""
+    return data_root / "Actor_05" / "03-01-05-02-01-01-05.flac"
+
+
+@pytest.fixture(scope="session")
 def clips(data_root):
     """All clips found there."""
     from train.ravdess import scan

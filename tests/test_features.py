@@ -14,11 +14,6 @@ from train.ravdess import parse_name
 CFG = FeatureConfig()
 
 
-@pytest.fixture(scope="module")
-def clip_path(data_root):
-    return data_root / "Actor_05" / "03-01-05-02-01-01-05.flac"
-
-
 def test_config_round_trip_and_strictness(tmp_path):
     path = CFG.save(tmp_path / "feature_config.json")
     assert FeatureConfig.load(path) == CFG

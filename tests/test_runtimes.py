@@ -42,7 +42,7 @@ def _tflite_runtime_python() -> Path:
 
 @pytest.fixture(scope="module")
 def features(data_root, tmp_path_factory):
-    from edge_runtime.mfcc import features as edge_features
+    from edge_runtime.features import features as edge_features
     from train.audio import load_audio
 
     sidecar = json.loads((MODELS / "model.json").read_text())

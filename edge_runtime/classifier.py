@@ -1,0 +1,107 @@
+"""``EmotionClassifier``: raw audio in, one of the 8 emotions out, on numpy and a TFLite interpreter."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from .audio import load_audio
+from .features import features
+from .interpreter import load_interpreter, run_model
+from .model_card import ModelError, load_card
+from .resample import resample
+
+#: ``classify`` refuses files longer than this by default (``listen --input`` takes any length).
+MAX_FILE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's answer for one window of audio."""
+
+    label: str
+    confidence: float
+    scores: dict = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form: ``label``, ``confidence`` and ``scores`` (emotion -> probability)."""
+        return {"label": self.label, "confidence": round(self.confidence, 6),
+                "scores": {k: round(v, 6) for k, v in self.scores.items()}}
+
+
+class EmotionClassifier:
+    """Classify speech into the 8 RAVDESS emotions.
+
+    ``model`` is ``None`` (the bundled int8 model), ``"int8"`` or ``"float32"``
+    (the bundled files) or the path of a ``.tflite`` file with its
+    ``model.json`` beside it. Audio at any sample rate is resampled to the
+    model's rate; the same preprocessing as in training is applied (trim,
+    peak-normalise, fit to one window, MFCC).
+
+    Examples
+    --------
+    >>> clf = EmotionClassifier()
+    >>> sr = clf.config.sample_rate
+    >>> t = np.arange(2 * sr) / sr
+    >>> p = clf.predict(0.3 * np.sin(2 * np.pi * 220 * t) * np.sin(np.pi * t / 2), sr)
+    >>> p.label in clf.labels, len(p.scores), round(sum(p.scores.values()), 2)
+    (True, 8, 1.0)
+    """
+
+    def __init__(self, model: Optional[Union[str, Path]] = None, num_threads: Optional[int] = None,
+                 backend: Optional[str] = None) -> None:
+        self.card = load_card(model)
+        self.config = self.card.feature_config
+        self.labels = self.card.labels
+        try:
+            self.interpreter = load_interpreter(self.card.path, num_threads=num_threads, backend=backend)
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"{self.card.path}: the interpreter cannot load it ({err})") from None
+        shape = tuple(int(s) for s in self.interpreter.get_input_details()[0]["shape"])
+        expected = (1, self.config.n_frames, self.config.n_mfcc)
+        if shape != expected:
+            raise ModelError(f"{self.card.path}: input shape {shape} does not match the feature config {expected}")
+        n_out = int(np.prod(self.interpreter.get_output_details()[0]["shape"]))
+        if n_out != len(self.labels):
+            raise ModelError(f"{self.card.path}: {n_out} outputs for {len(self.labels)} labels")
+        self.backend = self.interpreter.backend
+
+    @property
+    def model_path(self) -> Path:
+        """The ``.tflite`` file in use."""
+        return self.card.path
+
+    def features(self, audio: np.ndarray, sr: int) -> np.ndarray:
+        """MFCC of the prepared window, ``(n_frames, n_mfcc)``, from mono ``audio`` at ``sr`` Hz."""
+        if sr != self.config.sample_rate:
+            audio = resample(audio, sr, self.config.sample_rate)
+        return features(audio, self.config)
+
+    def scores(self, mfcc: np.ndarray) -> np.ndarray:
+        """Class probabilities for one MFCC window (before normalisation), in label order."""
+        return run_model(self.interpreter, self.card.normalise(mfcc))
+
+    def predict_features(self, mfcc: np.ndarray) -> Prediction:
+        """:class:`Prediction` for one MFCC window from :meth:`features`."""
+        return self.prediction(self.scores(mfcc))
+
+    def prediction(self, scores: np.ndarray) -> Prediction:
+        """Wrap a score vector as a :class:`Prediction`."""
+        best = int(np.argmax(scores))
+        return Prediction(self.labels[best], float(scores[best]),
+                          {k: float(v) for k, v in zip(self.labels, scores)})
+
+    def predict(self, audio: np.ndarray, sr: int) -> Prediction:
+        """Classify mono (or ``(samples, channels)``) ``audio`` sampled at ``sr`` Hz.
+
+        Raises :class:`~edge_runtime.preprocess.SilentAudioError` for silence.
+        """
+        return self.predict_features(self.features(np.asarray(audio), sr))
+
+    def predict_file(self, path: Union[str, Path], max_seconds: Optional[float] = MAX_FILE_SECONDS) -> Prediction:
+        """Read, resample and classify one audio file (see :func:`edge_runtime.audio.read_audio`)."""
+        audio = load_audio(path, self.config.sample_rate, max_seconds=max_seconds)
+        return self.predict(audio, self.config.sample_rate)
+

@@ -1,0 +1,212 @@
+"""``python -m edge_runtime`` / ``ser``: classify files, listen to a microphone, describe the model.
+
+Thin wrappers over :class:`~edge_runtime.classifier.EmotionClassifier` and
+:class:`~edge_runtime.stream.StreamClassifier`. User errors print one line on
+stderr and exit non-zero; nothing here prints a traceback for them.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from typing import Optional, Sequence
+
+from . import __version__
+from .audio import AudioFileError, audio_info, find_audio
+from .classifier import MAX_FILE_SECONDS, EmotionClassifier
+from .interpreter import InterpreterUnavailable
+from .model_card import ModelError
+from .preprocess import SilentAudioError
+from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
+from .stream import StreamClassifier, StreamConfig, WindowResult
+
+EXIT_FAILED_FILES = 1
+EXIT_USAGE = 2
+
+
+def _err(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _classifier(args) -> EmotionClassifier:
+    return EmotionClassifier(args.model, num_threads=args.threads, backend=args.backend)
+
+
+def _bar(p: float, width: int = 10) -> str:
+    full = int(round(p * width))
+    return "#" * full + "." * (width - full)
+
+
+def cmd_classify(args) -> int:
+    """Classify files and folders; one table row or JSON line per file."""
+    clf = _classifier(args)
+    paths = find_audio(args.paths)
+    if not paths:
+        _err("no audio files found in " + ", ".join(map(str, args.paths)))
+        return EXIT_USAGE
+    width = min(60, max(len(str(p)) for p in paths))
+    if not args.json:
+        print(f"{'file':<{width}}  {'emotion':<10} {'conf':>5}  {'':10}  {'runner-up':<10} {'ms':>7}")
+    failed = 0
+    for path in paths:
+        t0 = time.perf_counter()
+        try:
+            sr, _, _ = audio_info(path)
+            if sr < clf.config.sample_rate:
+                _warn(f"{path}: {sr} Hz audio has nothing above {sr // 2} Hz; the model expects "
+                      f"{clf.config.sample_rate} Hz, so expect lower accuracy")
+            pred = clf.predict_file(path, max_seconds=args.max_seconds)
+        except SilentAudioError:
+            failed += 1
+            _err(f"{path}: silent (peak below -80 dBFS), nothing to classify")
+            continue
+        except AudioFileError as err:
+            failed += 1
+            hint = "; use `listen --input FILE --fast` for long recordings" if "limit" in str(err) else ""
+            _err(f"{err}{hint}")
+            continue
+        ms = (time.perf_counter() - t0) * 1000.0
+        if args.json:
+            print(json.dumps({"path": str(path), **pred.to_dict(), "ms": round(ms, 2)}), flush=True)
+        else:
+            second = sorted(pred.scores.items(), key=lambda kv: -kv[1])[1]
+            name = str(path) if len(str(path)) <= width else "..." + str(path)[-(width - 3):]
+            print(f"{name:<{width}}  {pred.label:<10} {pred.confidence:5.2f}  {_bar(pred.confidence)}  "
+                  f"{second[0]:<10} {ms:7.1f}", flush=True)
+    if failed:
+        print(f"{len(paths) - failed} of {len(paths)} files classified, {failed} failed", file=sys.stderr)
+    return EXIT_FAILED_FILES if failed else 0
+
+
+def _status_line(r: WindowResult) -> str:
+    if not r.is_speech:
+        return f"[{r.time:7.1f} s] {'silence':<10} {'':5}  {'':10}  level {r.level_db:6.1f} dBFS"
+    return (f"[{r.time:7.1f} s] {r.label:<10} {r.confidence:5.2f}  {_bar(r.confidence)}  "
+            f"level {r.level_db:6.1f} dBFS")
+
+
+def cmd_listen(args) -> int:
+    """Live (or replayed) sliding-window classification."""
+    if args.list_devices:
+        for d in list_input_devices():
+            mark = "*" if d["default"] else " "
+            print(f"{mark} {d['index']:>3}  {d['name']:<40} {d['channels']:>2} ch  {d['default_samplerate']:>7.0f} Hz")
+        return 0
+    clf = _classifier(args)
+    config = StreamConfig(hop_seconds=args.hop, smoothing=args.smoothing, vad_db=args.vad_db)
+    live_line = sys.stdout.isatty() and not args.json
+    if args.input:
+        source = FileSource(args.input, realtime=not args.fast, tail_seconds=clf.config.window_seconds)
+        running = contextlib.nullcontext(source)
+    else:
+        device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
+        source = running = MicrophoneSource(device, samplerate=args.rate)
+    stream = StreamClassifier(clf, source.samplerate, config)
+    name = args.input or source.device_name
+    print(f"listening to {name} at {source.samplerate} Hz, window {clf.config.window_seconds:.2f} s, "
+          f"hop {config.hop_seconds:g} s, model {clf.model_path.name} ({clf.backend}); Ctrl-C stops",
+          file=sys.stderr)
+    code = 0
+    try:
+        with running:
+            for chunk in source:
+                for r in stream.push(chunk):
+                    if args.json:
+                        print(json.dumps(r.to_dict()), flush=True)
+                    elif live_line:
+                        print("\r" + _status_line(r).ljust(78), end="", flush=True)
+                    else:
+                        print(_status_line(r), flush=True)
+                if args.duration and stream.stats.seconds >= args.duration:
+                    break
+    except KeyboardInterrupt:
+        pass
+    except (MicrophoneError, AudioFileError) as err:
+        if live_line:
+            print()
+        _err(str(err))
+        code = EXIT_FAILED_FILES
+    if live_line:
+        print()
+    stream.stats.overflows = source.overflows
+    print(stream.stats.summary(), file=sys.stderr)
+    return code
+
+
+def cmd_info(args) -> int:
+    """Describe the model: file, variant, backend, labels, features, training figures."""
+    clf = _classifier(args)
+    card = clf.card
+    t = card.training
+    print(f"model     {card.path} ({card.variant}, {card.path.stat().st_size / 1024:.0f} KB)")
+    print(f"backend   {clf.backend}")
+    print(f"labels    {', '.join(card.labels)}")
+    c = card.feature_config
+    print(f"features  {c.n_mfcc} MFCC x {c.n_frames} frames, {c.sample_rate} Hz, window {c.window_seconds:.2f} s")
+    if t.get("test_accuracy") is not None:
+        print(f"trained   {t.get('protocol')} protocol, test accuracy {t['test_accuracy']:.3f}, "
+              f"macro F1 {t.get('macro_f1', float('nan')):.3f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m edge_runtime",
+                                     description="Speech emotion recognition on small devices (TFLite + numpy).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", default=None,
+                        help="'int8' (default), 'float32', or a .tflite path with its model.json beside it")
+    common.add_argument("--threads", type=int, default=None, help="interpreter threads (default: runtime's)")
+    common.add_argument("--backend", choices=("ai_edge_litert", "tflite_runtime"), default=None,
+                        help="interpreter package (default: ai_edge_litert if installed)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("classify", parents=[common], help="classify audio files or folders",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("paths", nargs="+", help="audio files, or folders searched recursively")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--max-seconds", type=float, default=MAX_FILE_SECONDS,
+                   help="refuse longer files (one utterance is expected)")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("listen", parents=[common], help="classify a live microphone (or a replayed file)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    p.add_argument("--device", default=None, help="input device index or name (default: system default)")
+    p.add_argument("--rate", type=int, default=None, help="capture rate (default: the device's native rate)")
+    p.add_argument("--input", default=None, help="replay this file through the streaming path instead")
+    p.add_argument("--fast", action="store_true", help="with --input: as fast as possible, not real time")
+    p.add_argument("--hop", type=float, default=StreamConfig.hop_seconds, help="seconds between windows")
+    p.add_argument("--smoothing", type=int, default=StreamConfig.smoothing, help="speech windows averaged")
+    p.add_argument("--vad-db", type=float, default=StreamConfig.vad_db,
+                   help="absolute speech floor in dBFS (frame RMS)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds of audio")
+    p.add_argument("--json", action="store_true", help="one JSON object per window")
+    p.set_defaults(func=cmd_listen)
+
+    p = sub.add_parser("info", parents=[common], help="describe the model")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ModelError, InterpreterUnavailable, MicrophoneError, AudioFileError, ValueError) as err:
+        _err(str(err))
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

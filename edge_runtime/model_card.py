@@ -1,0 +1,89 @@
+"""The sidecar ``model.json`` that travels with every ``.tflite`` file, and the bundled models.
+
+It holds what the device needs to feed the model: the label order, the feature
+configuration and the input normalisation. A model whose configuration this
+runtime cannot reproduce is refused with :class:`ModelError`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from .config import FEATURE_PIPELINE_VERSION, FeatureConfig
+
+#: Folder of the models shipped inside the package.
+BUNDLED_DIR = Path(__file__).resolve().parent / "models"
+#: Names accepted in place of a path: the bundled files.
+BUNDLED = {"int8": "model_int8.tflite", "float32": "model_float32.tflite"}
+SIDECAR = "model.json"
+
+
+class ModelError(Exception):
+    """A model file or its sidecar is missing, unreadable or incompatible with this runtime."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A ``.tflite`` path with the metadata read from its sidecar."""
+
+    path: Path
+    labels: tuple[str, ...]
+    feature_config: FeatureConfig
+    mean: np.ndarray
+    std: np.ndarray
+    variant: str
+    training: dict
+
+    def normalise(self, features: np.ndarray) -> np.ndarray:
+        """The model's input: ``(mfcc - mean) / std`` per coefficient, float32."""
+        return ((features - self.mean) / self.std).astype(np.float32)
+
+
+def resolve_model_path(model: Optional[Union[str, Path]] = None) -> Path:
+    """``None`` -> the bundled int8 file; ``"int8"``/``"float32"`` -> that bundled file; else the path."""
+    if model is None:
+        model = "int8"
+    if isinstance(model, str) and model in BUNDLED:
+        return BUNDLED_DIR / BUNDLED[model]
+    return Path(model)
+
+
+def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
+    """Read and check the sidecar of ``model`` (see :func:`resolve_model_path`).
+
+    >>> card = load_card()
+    >>> card.variant, card.labels[0], card.feature_config.n_mfcc
+    ('int8', 'neutral', 40)
+    """
+    path = resolve_model_path(model)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    if path.suffix != ".tflite":
+        raise ModelError(f"{path}: expected a .tflite file")
+    sidecar = path.with_suffix(".json") if path.with_suffix(".json").is_file() else path.parent / SIDECAR
+    if not sidecar.is_file():
+        raise ModelError(f"{path}: no {SIDECAR} beside it (the converter writes one; it holds labels and features)")
+    try:
+        meta = json.loads(sidecar.read_text())
+        config = FeatureConfig.from_dict(meta["feature_config"])
+        norm = meta["input_normalisation"]
+        mean = np.asarray(norm["mean"], dtype=np.float32)
+        std = np.asarray(norm["std"], dtype=np.float32)
+        labels = tuple(meta["labels"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ModelError(f"{sidecar}: unusable model metadata ({type(err).__name__}: {err})") from None
+    if config.version != FEATURE_PIPELINE_VERSION:
+        raise ModelError(f"{path}: made for feature pipeline version {config.version}, this runtime implements "
+                         f"version {FEATURE_PIPELINE_VERSION}; upgrade the package or reconvert the model")
+    if labels != config.labels:
+        raise ModelError(f"{sidecar}: labels differ from the feature config's labels")
+    if mean.shape != (config.n_mfcc,) or std.shape != (config.n_mfcc,) or np.any(std <= 0):
+        raise ModelError(f"{sidecar}: input normalisation must hold {config.n_mfcc} means and positive stds")
+    variant = next((name for name, entry in meta.get("files", {}).items() if entry.get("file") == path.name),
+                   "unknown")
+    return ModelCard(path=path, labels=labels, feature_config=config, mean=mean, std=std, variant=variant,
+                     training=meta.get("training", {}))

@@ -1,0 +1,167 @@
+"""Streaming classification: resample, ring buffer, sliding window, voice-activity gate, smoothing.
+
+:class:`StreamClassifier` is fed chunks at the source's native rate (a
+microphone callback or a file replay, see :mod:`edge_runtime.sources`) and
+returns one :class:`WindowResult` every ``hop_seconds`` of audio. Each window
+is the last ``FeatureConfig.window_seconds`` of audio at the model's rate and
+goes through exactly the file pipeline (trim, normalise, fit, MFCC).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .classifier import EmotionClassifier
+from .preprocess import SilentAudioError, frame_rms
+from .resample import StreamResampler
+
+SILENCE = "silence"
+_FRAME, _HOP = 512, 256     # 32 ms frames, 16 ms hop at 16 kHz for the level meter
+_FLOOR_DB = -100.0          # digital silence counts as this level
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Settings of the live path (the feature settings come with the model).
+
+    ``vad_db`` is an absolute floor (dBFS, frame RMS) below which nothing
+    counts as speech; above it a frame must also be ``margin_db`` louder than
+    the noise floor, estimated as the 10th percentile of frame levels over the
+    last ``floor_seconds``. A window is speech when at least
+    ``min_speech_seconds`` of it passes. Scores are averaged over the last
+    ``smoothing`` speech windows; silence resets the average.
+    """
+
+    hop_seconds: float = 0.5
+    smoothing: int = 3
+    vad_db: float = -60.0
+    margin_db: float = 12.0
+    floor_seconds: float = 10.0
+    min_speech_seconds: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.hop_seconds <= 0 or self.smoothing < 1 or self.min_speech_seconds < 0:
+            raise ValueError("hop_seconds must be > 0, smoothing >= 1, min_speech_seconds >= 0")
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One step of the stream: its end time, the (smoothed) label and the level that gated it."""
+
+    time: float
+    label: str
+    confidence: float
+    scores: dict
+    level_db: float
+    threshold_db: float
+    speech_seconds: float
+    ms: float
+    raw_label: Optional[str] = None
+
+    @property
+    def is_speech(self) -> bool:
+        return self.label != SILENCE
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["scores"] = {k: round(v, 6) for k, v in self.scores.items()}
+        for key in ("time", "confidence", "level_db", "threshold_db", "speech_seconds", "ms"):
+            d[key] = round(float(d[key]), 4)
+        return d
+
+
+@dataclass
+class StreamStats:
+    """Running totals for the summary printed at the end."""
+
+    seconds: float = 0.0
+    windows: int = 0
+    speech_windows: int = 0
+    overflows: int = 0
+    labels: Counter = field(default_factory=Counter)
+    processing_ms: float = 0.0
+
+    def summary(self) -> str:
+        top = ", ".join(f"{k} {v}" for k, v in self.labels.most_common()) or "none"
+        mean_ms = self.processing_ms / self.windows if self.windows else 0.0
+        return (f"{self.seconds:.1f} s of audio, {self.windows} windows ({self.speech_windows} speech), "
+                f"labels: {top}; {mean_ms:.1f} ms per window; input overflows: {self.overflows}")
+
+
+class StreamClassifier:
+    """Sliding-window classification of a mono stream arriving at ``input_sr``.
+
+    >>> clf = EmotionClassifier()
+    >>> stream = StreamClassifier(clf, 48000)
+    >>> results = stream.push(np.zeros(48000, np.float32))   # one second of silence
+    >>> [r.label for r in results]
+    ['silence', 'silence']
+    """
+
+    def __init__(self, classifier: EmotionClassifier, input_sr: int, config: StreamConfig = StreamConfig()) -> None:
+        self.classifier = classifier
+        self.config = config
+        self.sr = classifier.config.sample_rate
+        self.window = np.zeros(classifier.config.window_samples, dtype=np.float32)
+        self.hop = max(1, int(round(config.hop_seconds * self.sr)))
+        self.resampler = StreamResampler(input_sr, self.sr)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._levels: deque = deque(maxlen=max(1, int(config.floor_seconds * self.sr / _HOP)))
+        self._recent: deque = deque(maxlen=config.smoothing)
+        self._samples = 0
+        self.stats = StreamStats()
+
+    def push(self, chunk: np.ndarray) -> list[WindowResult]:
+        """Feed samples (mono, or ``(frames, channels)`` mixed down); return the windows completed."""
+        chunk = np.asarray(chunk, dtype=np.float32)
+        if chunk.ndim == 2:
+            chunk = chunk.mean(axis=1)
+        self._pending = np.concatenate([self._pending, self.resampler.process(chunk)])
+        results = []
+        while len(self._pending) >= self.hop:
+            step, self._pending = self._pending[:self.hop], self._pending[self.hop:]
+            results.append(self._step(step))
+        return results
+
+    def _step(self, samples: np.ndarray) -> WindowResult:
+        t0 = time.perf_counter()
+        self.window = np.concatenate([self.window[len(samples):], samples])
+        self._samples += len(samples)
+        finite = np.all(np.isfinite(samples))
+        new_levels = 20 * np.log10(np.maximum(frame_rms(np.nan_to_num(samples), _FRAME, _HOP), 1e-5))
+        self._levels.extend(new_levels)
+        floor = float(np.percentile(self._levels, 10)) if self._levels else _FLOOR_DB
+        threshold = max(self.config.vad_db, floor + self.config.margin_db)
+        levels = 20 * np.log10(np.maximum(frame_rms(np.nan_to_num(self.window), _FRAME, _HOP), 1e-5))
+        speech_seconds = float(np.sum(levels >= threshold)) * _HOP / self.sr
+        label, confidence, scores, raw = SILENCE, 0.0, {}, None
+        if finite and speech_seconds >= self.config.min_speech_seconds:
+            try:
+                probs = self.classifier.scores(self.classifier.features(self.window, self.sr))
+            except SilentAudioError:
+                probs = None
+            if probs is not None:
+                raw = self.classifier.labels[int(np.argmax(probs))]
+                self._recent.append(probs)
+                smoothed = np.mean(self._recent, axis=0)
+                pred = self.classifier.prediction(smoothed)
+                label, confidence, scores = pred.label, pred.confidence, pred.scores
+        if label == SILENCE:
+            self._recent.clear()
+        ms = (time.perf_counter() - t0) * 1000.0
+        result = WindowResult(time=self._samples / self.sr, label=label, confidence=confidence, scores=scores,
+                              level_db=float(levels.max()), threshold_db=threshold,
+                              speech_seconds=speech_seconds, ms=ms, raw_label=raw)
+        self._record(result)
+        return result
+
+    def _record(self, result: WindowResult) -> None:
+        s = self.stats
+        s.seconds, s.windows, s.processing_ms = result.time, s.windows + 1, s.processing_ms + result.ms
+        if result.is_speech:
+            s.speech_windows += 1
+            s.labels[result.label] += 1

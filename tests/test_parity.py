@@ -1,0 +1,88 @@
+"""The device's numpy MFCC against the trainer's librosa MFCC, on every clip of the test split.
+
+Issue 7's bar: max |difference| <= 0.01, relative (Frobenius) error <= 1e-4, and the
+shipped model's top-1 label identical for 100 % of clips, also from 48 and 44.1 kHz input.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from edge_runtime import EmotionClassifier, FeatureConfig
+from edge_runtime.audio import read_audio
+from edge_runtime.features import features as edge_features
+from train.audio import load_audio
+from train.features import extract as librosa_features
+
+ROOT = Path(__file__).resolve().parents[1]
+CFG = FeatureConfig()
+MAX_ABS, MAX_REL = 0.01, 1e-4
+
+
+def _test_files():
+    return json.loads((ROOT / "runs" / "default" / "split.json").read_text())["files"]["test"]
+
+
+def _compare(pairs):
+    """Max |a - b| and max relative Frobenius error over (librosa, edge) pairs."""
+    worst_abs = max(float(np.max(np.abs(a - b))) for a, b in pairs)
+    worst_rel = max(float(np.linalg.norm(a - b) / np.linalg.norm(a)) for a, b in pairs)
+    return worst_abs, worst_rel
+
+
+@pytest.fixture(scope="module")
+def classifiers():
+    return {name: EmotionClassifier(name) for name in ("int8", "float32")}
+
+
+@pytest.fixture(scope="module")
+def test_split_features(data_root):
+    pairs = []
+    for name in _test_files():
+        audio = load_audio(data_root / name, CFG.sample_rate)
+        pairs.append((librosa_features(audio, CFG), edge_features(audio, CFG)))
+    return pairs
+
+
+def test_edge_mfcc_matches_librosa_on_every_test_clip(test_split_features):
+    assert len(test_split_features) >= 250
+    worst_abs, worst_rel = _compare(test_split_features)
+    print(f"\n{len(test_split_features)} clips: max |diff| {worst_abs:.2e}, max relative {worst_rel:.2e}")
+    assert worst_abs <= MAX_ABS and worst_rel <= MAX_REL
+
+
+def test_labels_identical_from_either_extractor(test_split_features, classifiers):
+    for name, clf in classifiers.items():
+        ref = [clf.predict_features(a).label for a, _ in test_split_features]
+        edge = [clf.predict_features(b).label for _, b in test_split_features]
+        same = np.mean([r == e for r, e in zip(ref, edge)])
+        assert same == 1.0, f"{name}: labels agree on only {same:.1%} of clips"
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_parity_holds_from_device_rates(rate, data_root, tmp_path, classifiers):
+    """A clip recorded at a microphone's rate: the device's resampler keeps parity and labels."""
+    import librosa
+
+    clf = classifiers["int8"]
+    strict, vs_soxr, labels = [], [], []
+    for name in _test_files()[::12]:
+        audio = load_audio(data_root / name, CFG.sample_rate)
+        hi = librosa.resample(audio, orig_sr=CFG.sample_rate, target_sr=rate, res_type="soxr_vhq")
+        path = tmp_path / f"{rate}-{Path(name).stem}.wav"
+        sf.write(path, hi, rate, subtype="FLOAT")
+        device = clf.features(*read_audio(path))
+        # Training side reading the same file: the shared reader/resampler, librosa MFCC.
+        strict.append((librosa_features(load_audio(path, CFG.sample_rate), CFG), device))
+        # An independent reference resampler (soxr HQ, what librosa uses by default).
+        soxr = librosa.resample(hi, orig_sr=rate, target_sr=CFG.sample_rate, res_type="soxr_hq")
+        vs_soxr.append((librosa_features(soxr, CFG), device))
+        labels.append((clf.predict_features(vs_soxr[-1][0]).label, clf.predict_features(device).label))
+    worst_abs, worst_rel = _compare(strict)
+    assert worst_abs <= MAX_ABS and worst_rel <= MAX_REL
+    soxr_abs, soxr_rel = _compare(vs_soxr)
+    print(f"\n{rate} Hz vs soxr_hq: max |diff| {soxr_abs:.3f}, max relative {soxr_rel:.2e}")
+    assert soxr_rel <= 5e-4
+    assert all(a == b for a, b in labels), labels
