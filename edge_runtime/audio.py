@@ -30,6 +30,11 @@ def audio_info(path: Union[str, Path]) -> tuple[int, int, int]:
     """``(sample_rate, frames, channels)`` from the file header, without decoding the samples."""
     import soundfile as sf
 
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{path}: empty file (0 bytes)")
     try:
         info = sf.info(str(path))
     except Exception as err:  # LibsndfileError, RuntimeError, TypeError, ...

@@ -57,11 +57,11 @@ def cmd_classify(args) -> int:
     for path in paths:
         t0 = time.perf_counter()
         try:
+            pred = clf.predict_file(path, max_seconds=args.max_seconds)
             sr, _, _ = audio_info(path)
             if sr < clf.config.sample_rate:
                 _warn(f"{path}: {sr} Hz audio has nothing above {sr // 2} Hz; the model expects "
                       f"{clf.config.sample_rate} Hz, so expect lower accuracy")
-            pred = clf.predict_file(path, max_seconds=args.max_seconds)
         except SilentAudioError:
             failed += 1
             _err(f"{path}: silent (peak below -80 dBFS), nothing to classify")

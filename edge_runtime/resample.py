@@ -31,7 +31,6 @@ PASSBAND_END = 0.913
 STOPBAND_START = 1.0
 #: Stopband attenuation the Kaiser window is designed for, in dB.
 ATTENUATION_DB = 125.0
-_BLOCK = 4096  # output samples computed per vectorised step (bounds memory)
 
 
 def _kaiser_beta(attenuation_db: float) -> float:
@@ -107,21 +106,28 @@ class StreamResampler:
         return -(-(limit - self.half) * self.up // self.down)
 
     def _emit(self, n_end: int) -> np.ndarray:
-        """Compute outputs ``self._n_out .. n_end - 1`` from the buffered input."""
+        """Compute outputs ``self._n_out .. n_end - 1`` from the buffered input.
+
+        Outputs ``up`` apart share a filter phase and sit ``down`` inputs apart,
+        so each phase is one matrix-vector product over a strided view (no copies).
+        """
         up, down, half = self.up, self.down, self.half
-        pieces = []
-        for start in range(self._n_out, n_end, _BLOCK):
-            n = np.arange(start, min(start + _BLOCK, n_end))
-            base, phase = (n * down) // up, (n * down) % up
-            idx = (base - self._first)[:, None] + np.arange(-half + 1, half + 1)[None, :]
-            pieces.append(np.einsum("ij,ij->i", self._buffer[idx], self.taps[phase]))
+        n0, count = self._n_out, n_end - self._n_out
+        out = np.zeros(max(count, 0), dtype=np.float32)
+        if count > 0:
+            windows = np.lib.stride_tricks.sliding_window_view(self._buffer, 2 * half)
+            for r in range(min(up, count)):
+                pos = (n0 + r) * down
+                start = pos // up - half + 1 - self._first
+                rows = windows[start::down][: len(range(r, count, up))]
+                out[r::up] = rows @ self.taps[pos % up]
         self._n_out = max(self._n_out, n_end)
         # Keep only the input that later outputs still read.
         drop = max(0, (self._n_out * down) // up - half + 1 - self._first)
         if drop:
             self._buffer = self._buffer[drop:]
             self._first += drop
-        return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+        return out
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
         """Feed mono samples; return the output samples that are now complete."""

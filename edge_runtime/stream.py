@@ -97,7 +97,7 @@ class StreamClassifier:
 
     >>> clf = EmotionClassifier()
     >>> stream = StreamClassifier(clf, 48000)
-    >>> results = stream.push(np.zeros(48000, np.float32))   # one second of silence
+    >>> results = stream.push(np.zeros(60000, np.float32))   # 1.25 s of silence
     >>> [r.label for r in results]
     ['silence', 'silence']
     """
