@@ -3,17 +3,16 @@ environment) and in tflite-runtime 2.14 (numpy<2, its own venv without TensorFlo
 import json
 import os
 import subprocess
-import venv
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.venvs import tflite_runtime_python
 from edge_runtime.interpreter import load_interpreter, run_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "edge_runtime" / "models"
-VENV = ROOT / "cache" / "venvs" / "tflite-runtime-2.14"
 
 SCRIPT = """
 import json, sys
@@ -29,15 +28,6 @@ out["tensorflow_installed"] = importlib.util.find_spec("tensorflow") is not None
 out["numpy"] = np.__version__
 print(json.dumps(out))
 """
-
-
-def _tflite_runtime_python() -> Path:
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        venv.create(VENV, with_pip=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "tflite-runtime==2.14.*", "numpy<2"],
-                       check=True, timeout=600)
-    return python
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +47,7 @@ def features(data_root, tmp_path_factory):
 
 def test_litert_and_tflite_runtime_agree(features):
     path, x = features
-    proc = subprocess.run([str(_tflite_runtime_python()), "-c", SCRIPT, str(path), str(MODELS)],
+    proc = subprocess.run([str(tflite_runtime_python()), "-c", SCRIPT, str(path), str(MODELS)],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     legacy = json.loads(proc.stdout.strip().splitlines()[-1])

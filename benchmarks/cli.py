@@ -1,0 +1,112 @@
+"""``python -m benchmarks``: accuracy, size, latency, end-to-end time and memory, side by side in one run."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "edge_runtime" / "models"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="few clips and runs (CI): seed split only")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="report folder")
+    p.add_argument("--runs", type=int, default=None, help="timed inferences per cell (default 300, quick 30)")
+    p.add_argument("--data", type=Path, default=None, help="RAVDESS folder (default as for training)")
+    p.add_argument("--speaker-run", type=Path, default=ROOT / "runs" / "speaker",
+                   help="run folder of the speaker-independent model (converted into cache/ if needed)")
+    p.add_argument("--no-tflite-runtime", action="store_true", help="skip the tflite-runtime 2.14 venv")
+    return p
+
+
+def _step(i: int, n: int, text: str) -> None:
+    print(f"[{i}/{n}] {text}", file=sys.stderr, flush=True)
+
+
+def tflite_runtime_version() -> str:
+    from .venvs import tflite_runtime_python
+
+    proc = subprocess.run([str(tflite_runtime_python()), "-c", "import tflite_runtime; print(tflite_runtime.__version__)"],
+                          capture_output=True, text=True)
+    return proc.stdout.strip() or "?"
+
+
+def run(args) -> Path:
+    from tqdm.auto import tqdm
+
+    from edge_runtime import EmotionClassifier
+    from edge_runtime.audio import read_audio
+    from train.ravdess import default_root
+
+    from . import accuracy, latency, memory, pipeline
+    from .machine import machine_info
+
+    data = Path(args.data or default_root())
+    runs = args.runs or (30 if args.quick else 300)
+    limit = 24 if args.quick else None
+    runtimes = ["ai_edge_litert"] + ([] if args.no_tflite_runtime else ["tflite_runtime"]) + ["tensorflow"]
+    n = 6
+    results = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info()}
+    if "tflite_runtime" in runtimes:
+        results["tflite_runtime_version"] = tflite_runtime_version()
+
+    _step(1, n, "accuracy: Keras float, TFLite float32 and int8 on held-out test clips")
+    results["accuracy"] = {"seed": accuracy.evaluate(ROOT / "runs" / "default", MODELS, data, limit)}
+    if not args.quick:
+        speaker_models = accuracy.converted_models(args.speaker_run, ROOT / "cache" / "benchmarks" / "speaker-models",
+                                                   data)
+        results["accuracy"]["speaker"] = accuracy.evaluate(args.speaker_run, speaker_models, data)
+    results["sizes_kb"] = {v: (MODELS / f"model_{v}.tflite").stat().st_size / 1024 for v in ("float32", "int8")}
+
+    _step(2, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
+    sample = sorted((ROOT / "samples").glob("*.flac"))[0]
+    clf = EmotionClassifier()
+    window = clf.card.normalise(clf.features(*read_audio(sample)))
+    cells = [(rt, m, t) for rt in runtimes for m in ("float32", "int8") for t in (1, 2)]
+    results["latency"] = []
+    for rt, m, t in tqdm(cells, desc="latency", file=sys.stderr):
+        r = latency.measure(MODELS / f"model_{m}.tflite", window, rt, t, runs)
+        results["latency"].append({"runtime": rt, "model": m, "threads": t, **r})
+    results["int8_speedup"] = [
+        {"runtime": rt, "threads": t,
+         "speedup": next(r["median_ms"] for r in results["latency"] if (r["runtime"], r["model"], r["threads"]) == (rt, "float32", t))
+         / next(r["median_ms"] for r in results["latency"] if (r["runtime"], r["model"], r["threads"]) == (rt, "int8", t))}
+        for rt in runtimes for t in (1, 2)]
+
+    _step(3, n, "end to end: decode, resample, MFCC, inference per 4 s of 48 kHz audio")
+    with tempfile.TemporaryDirectory() as tmp:
+        results["end_to_end"] = pipeline.end_to_end(sample, Path(tmp), repeats=5 if args.quick else 50)
+
+    _step(4, n, "edge MFCC vs librosa MFCC (librosa compiles itself first, ~30 s)")
+    clips = sorted(data.glob("Actor_0[1-4]/*.flac"))[:: (60 if args.quick else 8)]
+    results["mfcc"] = pipeline.mfcc_versus_librosa(clips, repeats=3 if args.quick else 7)
+
+    _step(5, n, "peak memory: edge runtime vs TensorFlow process")
+    results["memory"] = {
+        "edge_runtime int8 (ai-edge-litert)": memory.peak_rss("edge", sample, "int8"),
+        "edge_runtime float32 (ai-edge-litert)": memory.peak_rss("edge", sample, "float32"),
+        "TensorFlow + Keras model": memory.peak_rss("tensorflow", sample, ROOT / "runs" / "default" / "model.keras"),
+    }
+
+    _step(6, n, f"report: {args.out}")
+    from .report import write_report
+
+    return write_report(results, args.out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        path = run(args)
+    except (FileNotFoundError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(path.read_text())
+    return 0

@@ -1,0 +1,68 @@
+"""End-to-end time per 4 s of audio, stage by stage, and the edge MFCC against librosa's."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+SECONDS = 4.0
+CAPTURE_RATE = 48000
+
+
+def _median_ms(fn, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1e3), result
+
+
+def end_to_end(clip: Path, workdir: Path, model: str = "int8", repeats: int = 30) -> dict:
+    """Decode a 4 s 48 kHz WAV, resample to 16 kHz, MFCC, infer: median ms of each stage, real-time factor."""
+    import soundfile as sf
+
+    from edge_runtime import EmotionClassifier, resample
+    from edge_runtime.audio import read_audio
+    from edge_runtime.features import features
+
+    clf = EmotionClassifier(model, num_threads=1)
+    sr = clf.config.sample_rate
+    audio, clip_sr = read_audio(clip)
+    audio = resample(audio, clip_sr, CAPTURE_RATE)
+    n = int(SECONDS * CAPTURE_RATE)
+    audio = np.pad(audio, (0, max(0, n - len(audio))))[:n]
+    wav = workdir / "four_seconds_48k.wav"
+    sf.write(wav, audio, CAPTURE_RATE, subtype="PCM_16")
+    stages = {}
+    stages["decode"], (raw, raw_sr) = _median_ms(lambda: read_audio(wav), repeats)
+    stages["resample"], at_sr = _median_ms(lambda: resample(raw, raw_sr, sr), repeats)
+    stages["mfcc"], mfcc = _median_ms(lambda: features(at_sr, clf.config), repeats)
+    stages["inference"], _ = _median_ms(lambda: clf.scores(mfcc), repeats)
+    total = sum(stages.values())
+    return {"model": model, "audio_seconds": SECONDS, "capture_rate": CAPTURE_RATE, "stages_ms": stages,
+            "total_ms": total, "real_time_factor": total / (SECONDS * 1e3), "repeats": repeats}
+
+
+def mfcc_versus_librosa(clips: Sequence[Path], repeats: int = 5) -> dict:
+    """Median time of the edge numpy MFCC and librosa's on the same prepared windows; ratio and max diff."""
+    from edge_runtime import FeatureConfig
+    from edge_runtime.audio import load_audio
+    from edge_runtime.features import mfcc
+    from edge_runtime.preprocess import prepare_window
+    from train.features import librosa_mfcc
+
+    config = FeatureConfig()
+    windows = [prepare_window(load_audio(c, config.sample_rate), config) for c in clips]
+    librosa_mfcc(windows[0], config)  # librosa's first call compiles with numba (~30 s); not counted
+    edge_ms, librosa_ms, worst = [], [], 0.0
+    for w in windows:
+        e, a = _median_ms(lambda: mfcc(w, config.sample_rate, config), repeats)
+        b, ref = _median_ms(lambda: librosa_mfcc(w, config), repeats)
+        edge_ms.append(e)
+        librosa_ms.append(b)
+        worst = max(worst, float(np.max(np.abs(a - ref))))
+    e, b = float(np.median(edge_ms)), float(np.median(librosa_ms))
+    return {"clips": len(windows), "edge_ms": e, "librosa_ms": b, "speedup": b / e, "max_abs_diff": worst}

@@ -1,0 +1,120 @@
+"""REPORT.md, results.json and the PNG plots of a benchmark run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _plot_latency(latency: list[dict], path: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted({(r["runtime"], r["model"]) for r in latency})
+    threads = sorted({r["threads"] for r in latency})
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(threads)
+    for i, t in enumerate(threads):
+        values = [next((r["median_ms"] for r in latency if (r["runtime"], r["model"]) == g and r["threads"] == t),
+                       0.0) for g in groups]
+        ax.bar([k + i * width for k in range(len(groups))], values, width, label=f"{t} thread{'s' * (t > 1)}")
+    ax.set_xticks([k + width * (len(threads) - 1) / 2 for k in range(len(groups))],
+                  [f"{rt}\n{m}" for rt, m in groups], fontsize=8)
+    ax.set_ylabel("median ms per inference (batch 1)")
+    ax.set_title("Inference latency")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _plot_accuracy(accuracy: dict, path: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    names = list(next(iter(accuracy.values()))["rows"])
+    width = 0.8 / len(accuracy)
+    for i, (split, res) in enumerate(accuracy.items()):
+        ax.bar([k + i * width for k in range(len(names))], [res["rows"][n]["accuracy"] for n in names], width,
+               label=f"{split} split ({res['n_test']} clips)")
+    ax.set_xticks([k + width * (len(accuracy) - 1) / 2 for k in range(len(names))], names)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("test accuracy")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_report(results: dict, out: Path) -> Path:
+    """Write ``results.json``, the plots and ``REPORT.md`` into ``out``; return the report's path."""
+    import numpy as np
+
+    from train.report import plot_confusion
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    _plot_latency(results["latency"], out / "latency.png")
+    _plot_accuracy(results["accuracy"], out / "accuracy.png")
+    for split, res in results["accuracy"].items():
+        for name in ("tflite float32", "tflite int8"):
+            plot_confusion(np.array(res["rows"][name]["confusion"]), res["labels"],
+                           out / f"confusion_{split}_{name.split()[1]}.png", f"{name}, {split} split")
+    m = results["machine"]
+    lines = [f"# Benchmark report{' (quick mode: few clips, few runs)' if results['quick'] else ''}", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['system']} ({m['machine']}); "
+             f"Python {m['python']}, numpy {m['numpy']}, ai-edge-litert {m['ai-edge-litert']}, "
+             f"tflite-runtime {results.get('tflite_runtime_version', '?')} (numpy<2 venv), tensorflow "
+             f"{m['tensorflow']}, keras {m['keras']}, librosa {m['librosa']}. {results['date']}.", "",
+             "Reproduce: `python -m benchmarks` (full) or `python -m benchmarks --quick`.", "",
+             "## Accuracy (batch 1, held-out test clips)", "",
+             "| split | model | accuracy | drop vs Keras (pp) | top-1 agreement with Keras |", "|---|---|---|---|---|"]
+    for split, res in results["accuracy"].items():
+        for name, r in res["rows"].items():
+            lines.append(f"| {split} ({res['n_test']} clips) | {name} | {r['accuracy']:.4f} | {r['drop_pp']:+.2f} | "
+                         f"{r['agreement']:.1%} |")
+    lines += ["", "Per-class F1 of the int8 model:", "", "| split | " + " | ".join(
+        next(iter(results["accuracy"].values()))["labels"]) + " |",
+        "|---|" + "---|" * len(next(iter(results["accuracy"].values()))["labels"])]
+    for split, res in results["accuracy"].items():
+        f1 = res["rows"]["tflite int8"]["per_class_f1"]
+        lines.append(f"| {split} | " + " | ".join(f"{f1[k]:.2f}" for k in res["labels"]) + " |")
+    lines += ["", "## Size on disk", "", "| model | KB | ratio to float32 |", "|---|---|---|"]
+    sizes = results["sizes_kb"]
+    for name, kb in sizes.items():
+        lines.append(f"| {name} | {kb:.1f} | {kb / sizes['float32']:.3f} |")
+    lines += ["", f"## Latency per inference (batch 1, median and p95 of {results['latency'][0]['runs']} runs)", "",
+              "| runtime | model | threads | median ms | p95 ms |", "|---|---|---|---|---|"]
+    for r in results["latency"]:
+        lines.append(f"| {r['runtime']} | {r['model']} | {r['threads']} | {r['median_ms']:.3f} | {r['p95_ms']:.3f} |")
+    lines += ["", "int8 / float32 speed (float32 median ms / int8 median ms; above 1 means int8 is faster):", "",
+              "| runtime | threads | speed-up of int8 |", "|---|---|---|"]
+    for row in results["int8_speedup"]:
+        lines.append(f"| {row['runtime']} | {row['threads']} | {row['speedup']:.2f}x |")
+    e = results["end_to_end"]
+    lines += ["", f"## End to end, per {e['audio_seconds']:g} s of {e['capture_rate']} Hz audio "
+              f"({e['model']} model, 1 thread, median of {e['repeats']})", "",
+              "| stage | ms |", "|---|---|"]
+    for stage, ms in e["stages_ms"].items():
+        lines.append(f"| {stage} | {ms:.2f} |")
+    lines += [f"| **total** | **{e['total_ms']:.2f}** |", "",
+              f"Real-time factor: {e['real_time_factor']:.4f} ({1 / e['real_time_factor']:.0f}x faster than "
+              "real time).", ""]
+    mv = results["mfcc"]
+    lines += ["## Edge MFCC vs librosa MFCC (same prepared windows)", "",
+              f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "
+              f"window (medians): the edge extractor is **{mv['speedup']:.1f}x** faster; max |difference| "
+              f"{mv['max_abs_diff']:.2e}.", "", "## Peak memory of a process that loads the model and classifies "
+              "one clip", "", "| process | peak RSS MB | label |", "|---|---|---|"]
+    for name, r in results["memory"].items():
+        lines.append(f"| {name} | {r['peak_rss_mb']:.0f} | {r['label']} |")
+    lines += ["", "![latency](latency.png) ![accuracy](accuracy.png)", ""]
+    for split in results["accuracy"]:
+        lines.append(f"![float32 {split}](confusion_{split}_float32.png) ![int8 {split}](confusion_{split}_int8.png)")
+    path = out / "REPORT.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,31 @@
+"""``python -m benchmarks --quick`` (what CI runs): every section of the report is filled."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_writes_a_complete_report(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    report = (tmp_path / "REPORT.md").read_text()
+    for heading in ("## Accuracy", "## Size on disk", "## Latency", "## End to end", "## Edge MFCC vs librosa",
+                    "## Peak memory"):
+        assert heading in report
+    for png in ("latency.png", "accuracy.png", "confusion_seed_float32.png", "confusion_seed_int8.png"):
+        assert (tmp_path / png).stat().st_size > 10_000
+    rows = results["accuracy"]["seed"]["rows"]
+    assert set(rows) == {"keras float32", "tflite float32", "tflite int8"}
+    assert rows["tflite float32"]["agreement"] == 1.0
+    cells = {(r["runtime"], r["model"], r["threads"]) for r in results["latency"]}
+    assert len(cells) == 12 and all(r["median_ms"] > 0 and r["p95_ms"] >= r["median_ms"] for r in results["latency"])
+    assert results["sizes_kb"]["int8"] <= results["sizes_kb"]["float32"] / 3
+    assert results["mfcc"]["max_abs_diff"] < 0.01
+    assert set(results["end_to_end"]["stages_ms"]) == {"decode", "resample", "mfcc", "inference"}
+    memory = results["memory"]
+    assert len({m["label"] for m in memory.values()}) == 1  # every process gives the same answer
+    assert results["machine"]["cores"] >= 1 and results["machine"]["cpu"]
