@@ -90,10 +90,10 @@ def power_spectrogram(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(padded, config.n_fft)[::config.hop_length][:n_frames]
     # Frames that hold only the zero padding of a short clip have zero power: skip their FFTs.
     power = np.zeros((n_frames, config.n_fft // 2 + 1), dtype=np.float32)
-    nonzero = np.flatnonzero(padded)
-    if nonzero.size:
-        first = max(0, (int(nonzero[0]) - config.n_fft) // config.hop_length + 1)
-        last = min(n_frames, int(nonzero[-1]) // config.hop_length + 1)
+    nonzero = padded != 0
+    if nonzero.any():
+        first = max(0, (int(nonzero.argmax()) - config.n_fft) // config.hop_length + 1)
+        last = min(n_frames, (len(padded) - 1 - int(nonzero[::-1].argmax())) // config.hop_length + 1)
         spectrum = np.fft.rfft(frames[first:last] * hann_window(config.win_length, config.n_fft), axis=1)
         part = spectrum.real**2
         part += spectrum.imag**2

@@ -109,7 +109,7 @@ class StreamResampler:
         """Compute outputs ``self._n_out .. n_end - 1`` from the buffered input.
 
         Outputs ``up`` apart share a filter phase and sit ``down`` inputs apart,
-        so each phase is one matrix-vector product over a strided view (no copies).
+        so each phase is one matrix-vector product over a strided view of the input.
         """
         up, down, half = self.up, self.down, self.half
         n0, count = self._n_out, n_end - self._n_out
@@ -120,7 +120,8 @@ class StreamResampler:
                 pos = (n0 + r) * down
                 start = pos // up - half + 1 - self._first
                 rows = windows[start::down][: len(range(r, count, up))]
-                out[r::up] = rows @ self.taps[pos % up]
+                # einsum walks the overlapping strided rows in place; matmul would copy them first.
+                out[r::up] = np.einsum("ij,j->i", rows, self.taps[pos % up])
         self._n_out = max(self._n_out, n_end)
         # Keep only the input that later outputs still read.
         drop = max(0, (self._n_out * down) // up - half + 1 - self._first)
