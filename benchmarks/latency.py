@@ -32,16 +32,6 @@ def time_invocations(interpreter, x: np.ndarray, runs: int, warmup: int = 10) ->
             "runs": runs}
 
 
-def model_input(interpreter, features: np.ndarray) -> np.ndarray:
-    """Normalised float features -> the input tensor's dtype and shape (quantised for int8)."""
-    inp = interpreter.get_input_details()[0]
-    x = features.astype(np.float32).reshape(inp["shape"])
-    if inp["dtype"] != np.float32:
-        scale, zero = inp["quantization"]
-        x = np.clip(np.round(x / scale + zero), -128, 127).astype(inp["dtype"])
-    return x
-
-
 def measure(model: Path, features: np.ndarray, backend: str, threads: int, runs: int) -> dict:
     """Latency of ``model`` in ``backend`` ('ai_edge_litert', 'tflite_runtime' or 'tensorflow')."""
     if backend == "tflite_runtime" and "tflite_runtime" not in sys.modules:
@@ -55,6 +45,8 @@ def measure(model: Path, features: np.ndarray, backend: str, threads: int, runs:
         from edge_runtime.interpreter import load_interpreter
 
         interpreter = load_interpreter(model, num_threads=threads, backend=backend)
+    from edge_runtime.interpreter import model_input
+
     return time_invocations(interpreter, model_input(interpreter, features), runs)
 
 

@@ -5,49 +5,44 @@ import json
 from pathlib import Path
 
 
-def _plot_latency(latency: list[dict], path: Path) -> Path:
+def _grouped_bars(path: Path, ticks: list[str], series: dict[str, list[float]], ylabel: str, title: str = "",
+                  figsize: tuple = (9, 4), tick_fontsize: float = 8, ylim: tuple | None = None) -> Path:
+    """One bar group per tick, one bar per series; saved as PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = sorted({(r["runtime"], r["model"]) for r in latency})
-    threads = sorted({r["threads"] for r in latency})
-    fig, ax = plt.subplots(figsize=(9, 4))
-    width = 0.8 / len(threads)
-    for i, t in enumerate(threads):
-        values = [next((r["median_ms"] for r in latency if (r["runtime"], r["model"]) == g and r["threads"] == t),
-                       0.0) for g in groups]
-        ax.bar([k + i * width for k in range(len(groups))], values, width, label=f"{t} thread{'s' * (t > 1)}")
-    ax.set_xticks([k + width * (len(threads) - 1) / 2 for k in range(len(groups))],
-                  [f"{rt}\n{m}" for rt, m in groups], fontsize=8)
-    ax.set_ylabel("median ms per inference (batch 1)")
-    ax.set_title("Inference latency")
+    fig, ax = plt.subplots(figsize=figsize)
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([k + i * width for k in range(len(ticks))], values, width, label=label)
+    ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(ticks))], ticks, fontsize=tick_fontsize)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _plot_latency(latency: list[dict], path: Path) -> Path:
+    median = {(r["runtime"], r["model"], r["threads"]): r["median_ms"] for r in latency}
+    groups = sorted({(rt, m) for rt, m, _ in median})
+    threads = sorted({t for _, _, t in median})
+    series = {f"{t} thread{'s' * (t > 1)}": [median.get((rt, m, t), 0.0) for rt, m in groups] for t in threads}
+    return _grouped_bars(path, [f"{rt}\n{m}" for rt, m in groups], series, "median ms per inference (batch 1)",
+                         "Inference latency")
 
 
 def _plot_accuracy(accuracy: dict, path: Path) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
     names = list(next(iter(accuracy.values()))["rows"])
-    width = 0.8 / len(accuracy)
-    for i, (split, res) in enumerate(accuracy.items()):
-        ax.bar([k + i * width for k in range(len(names))], [res["rows"][n]["accuracy"] for n in names], width,
-               label=f"{split} split ({res['n_test']} clips)")
-    ax.set_xticks([k + width * (len(accuracy) - 1) / 2 for k in range(len(names))], names)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("test accuracy")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    series = {f"{split} split ({res['n_test']} clips)": [res["rows"][n]["accuracy"] for n in names]
+              for split, res in accuracy.items()}
+    return _grouped_bars(path, names, series, "test accuracy", figsize=(7, 4), tick_fontsize=10, ylim=(0, 1))
 
 
 def write_report(results: dict, out: Path) -> Path:

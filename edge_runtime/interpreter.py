@@ -49,6 +49,17 @@ def load_interpreter(model_path: Union[str, Path], num_threads: Optional[int] = 
         "no TFLite interpreter found: pip install ai-edge-litert (or tflite-runtime with numpy<2)")
 
 
+def model_input(interpreter, x: np.ndarray) -> np.ndarray:
+    """Float features -> the input tensor's shape and dtype (quantised with its scale and zero point)."""
+    inp = interpreter.get_input_details()[0]
+    x = np.asarray(x, dtype=np.float32).reshape(inp["shape"])
+    if inp["dtype"] != np.float32:
+        scale, zero = inp["quantization"]
+        info = np.iinfo(inp["dtype"])
+        x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
+    return x
+
+
 def run_model(interpreter, x: np.ndarray) -> np.ndarray:
     """One inference on float features ``x`` of the model's input shape; returns float scores.
 
@@ -57,12 +68,7 @@ def run_model(interpreter, x: np.ndarray) -> np.ndarray:
     """
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
-    x = np.asarray(x, dtype=np.float32).reshape(inp["shape"])
-    if inp["dtype"] != np.float32:
-        scale, zero = inp["quantization"]
-        info = np.iinfo(inp["dtype"])
-        x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
-    interpreter.set_tensor(inp["index"], x)
+    interpreter.set_tensor(inp["index"], model_input(interpreter, x))
     interpreter.invoke()
     y = interpreter.get_tensor(out["index"])
     if out["dtype"] != np.float32:
