@@ -1,0 +1,163 @@
+"""The web app: analysis on real clips, and the page driven in headless Chromium like a person would."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+
+from edge_runtime.classifier import EmotionClassifier  # noqa: E402
+from webapp.analysis import UploadError, analyse  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+REQUIRE = os.environ.get("SER_REQUIRE_BROWSER_TEST") == "1"
+#: Chromium flags for a closed-network, headless machine (no sandbox as root, no background fetches).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, audio, sr, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return EmotionClassifier("int8")
+
+
+def test_analysis_matches_the_classifier(clip_path, int8):
+    result = analyse(clip_path.read_bytes(), clip_path.name, int8)
+    assert result.prediction.label == int8.predict_file(clip_path).label
+    assert result.mfcc.shape == (int8.config.n_frames, int8.config.n_mfcc)
+    assert result.sample_rate == 16000 and 3.0 < result.seconds < 5.0
+
+
+@pytest.mark.parametrize("data, name, reason", [
+    (b"", "empty.wav", "empty"),
+    (b"hello, this is not audio\n" * 50, "notes.txt", "supported: wav"),
+    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "truncated.wav", "cannot read audio"),
+])
+def test_bad_uploads_give_one_line(int8, data, name, reason):
+    with pytest.raises(UploadError) as err:
+        analyse(data, name, int8)
+    message = str(err.value)
+    assert reason in message and name in message and "\n" not in message and "/tmp" not in message
+
+
+def test_silent_and_too_long_uploads(int8):
+    with pytest.raises(UploadError, match="silent"):
+        analyse(wav_bytes(np.zeros(16000, np.float32), 16000), "zeros.wav", int8)
+    with pytest.raises(UploadError, match="more than the 60 s limit"):
+        analyse(wav_bytes(np.zeros(61 * 8000, np.float32), 8000), "long.wav", int8)
+
+
+# --- the page in a real browser -------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if REQUIRE:
+            raise
+        pytest.skip("playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        if REQUIRE:
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _upload(page, url: str, path: Path):
+    page.goto(url)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+
+
+def classify_label(clip: Path, model: str) -> str:
+    """The label ``python -m edge_runtime classify --json`` prints for ``clip``."""
+    cli = subprocess.run([sys.executable, "-m", "edge_runtime", "classify", "--json", "--model", model, str(clip)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(cli.stdout.splitlines()[0])["label"]
+
+
+def test_page_predicts_what_classify_prints(browser, app_url, data_root, tmp_path):
+    clip = data_root / "Actor_22" / "03-01-05-01-01-01-22.flac"
+    expected = classify_label(clip, "int8")
+
+    page = browser.new_page(viewport={"width": 1100, "height": 1500})
+    _upload(page, app_url, clip)
+    value = page.locator('[data-testid="stMetricValue"]')
+    value.wait_for(timeout=60_000)
+    assert value.inner_text().strip() == expected
+    page.get_by_text("coefficients x").wait_for(timeout=30_000)   # the last element of the page
+    page.wait_for_function("document.images.length >= 3 && "
+                           "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    shot = Path(os.environ.get("SER_SCREENSHOT", tmp_path / "webapp.png"))
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    text = page.inner_text("body")
+    assert "Traceback" not in text and "Error" not in text and "model int8" in text
+
+    page.get_by_text("float32").click()   # the sidebar's model choice re-runs the page
+    page.get_by_text("model float32").wait_for(timeout=60_000)
+    assert value.inner_text().strip() == classify_label(clip, "float32")
+    page.close()
+
+
+def test_page_explains_a_bad_upload(browser, app_url, tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF" + b"\x00" * 40)
+    page = browser.new_page()
+    _upload(page, app_url, bad)
+    alert = page.locator('[data-testid="stAlert"]')
+    alert.wait_for(timeout=60_000)
+    assert "broken.wav" in alert.inner_text()
+    assert "Traceback" not in page.inner_text("body")
+    page.close()

@@ -1,0 +1,73 @@
+"""What the page shows for one uploaded clip, computed without Streamlit (testable)."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
+from edge_runtime.classifier import EmotionClassifier, Prediction
+from edge_runtime.preprocess import SilentAudioError
+
+#: Uploads longer than this are refused (the model looks at one ~3.2 s window).
+MAX_UPLOAD_SECONDS = 60.0
+
+
+class UploadError(ValueError):
+    """An upload that cannot be classified; the message is one line for the page."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One classified clip: its audio, the model's input and the prediction."""
+
+    name: str
+    audio: np.ndarray        # mono float32 at ``sample_rate``, as decoded
+    sample_rate: int
+    mfcc: np.ndarray         # (n_frames, n_mfcc), exactly what the model saw
+    prediction: Prediction
+    ms: float                # resample + features + inference
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the decoded clip."""
+        return len(self.audio) / self.sample_rate
+
+
+def decode_upload(data: bytes, name: str, max_seconds: float = MAX_UPLOAD_SECONDS) -> tuple[np.ndarray, int]:
+    """Decode uploaded file bytes with :func:`edge_runtime.audio.read_audio`.
+
+    The reader wants a path, so the bytes go through a temporary file with the
+    upload's suffix; error messages name the upload, not the temporary file.
+    """
+    if not data:
+        raise UploadError(f"{name}: the file is empty (0 bytes)")
+    suffix = Path(name).suffix.lower()
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
+        tmp.write(data)
+    try:
+        return read_audio(tmp.name, max_seconds=max_seconds)
+    except AudioFileError as err:
+        message = str(err).replace(tmp.name, name)
+        if suffix not in AUDIO_SUFFIXES:
+            message += f" (supported: {', '.join(s.lstrip('.') for s in AUDIO_SUFFIXES)})"
+        raise UploadError(message) from None
+    finally:
+        os.unlink(tmp.name)
+
+
+def analyse(data: bytes, name: str, classifier: EmotionClassifier,
+            max_seconds: float = MAX_UPLOAD_SECONDS) -> Analysis:
+    """Decode and classify an upload; raises :class:`UploadError` with a one-line reason."""
+    audio, sr = decode_upload(data, name, max_seconds)
+    t0 = time.perf_counter()
+    try:
+        mfcc = classifier.features(audio, sr)
+    except SilentAudioError:
+        raise UploadError(f"{name}: the clip is silent (nothing above -80 dBFS)") from None
+    prediction = classifier.predict_features(mfcc)
+    return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3)

@@ -1,0 +1,44 @@
+"""``python -m webapp`` / ``ser-app``: start the Streamlit page on a local port."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = argparse.ArgumentParser(prog="python -m webapp", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 exposes it to the network)")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--max-upload-mb", type=int, default=50, help="largest upload Streamlit accepts")
+    return p
+
+
+def streamlit_command(host: str, port: int, max_upload_mb: int = 50) -> list[str]:
+    """The ``streamlit run`` command line: headless, no telemetry, no tracebacks in the page."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP),
+            f"--server.address={host}", f"--server.port={port}", "--server.headless=true",
+            f"--server.maxUploadSize={max_upload_mb}", "--browser.gatherUsageStats=false",
+            "--client.showErrorDetails=none", "--client.toolbarMode=minimal",
+            "--global.developmentMode=false"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Replace this process by the Streamlit server; returns an exit code only on error."""
+    args = parser().parse_args(argv)
+    if importlib.util.find_spec("streamlit") is None:
+        print('error: the web app needs Streamlit: pip install -e ".[app]"', file=sys.stderr)
+        return 2
+    print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    root = str(APP.parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    cmd = streamlit_command(args.host, args.port, args.max_upload_mb)
+    os.execve(cmd[0], cmd, env)
+    return 0  # not reached
