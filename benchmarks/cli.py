@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from edge_runtime.cli import HelpFormatter
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "edge_runtime" / "models"
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--quick", action="store_true", help="few clips and runs (CI): seed split only")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="report folder")
     p.add_argument("--runs", type=int, default=None, help="timed inferences per cell (default 300, quick 30)")

@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from edge_runtime.cli import HelpFormatter
+
 
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="python -m convert", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("run_dir", type=Path, help="a run folder written by `python -m train`")
     p.add_argument("--out", type=Path, default=None, help="output folder (default RUN_DIR/tflite)")
     p.add_argument("--variants", default="float32,int8",

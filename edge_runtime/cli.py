@@ -26,6 +26,15 @@ EXIT_FAILED_FILES = 1
 EXIT_USAGE = 2
 
 
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: ...)`` only where there is a default worth showing (not None or False)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
 def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
@@ -168,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("classify", parents=[common], help="classify audio files or folders",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("paths", nargs="+", help="audio files, or folders searched recursively")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--max-seconds", type=float, default=MAX_FILE_SECONDS,
@@ -176,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("listen", parents=[common], help="classify a live microphone (or a replayed file)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     p.add_argument("--device", default=None, help="input device index or name (default: system default)")
     p.add_argument("--rate", type=int, default=None, help="capture rate (default: the device's native rate)")

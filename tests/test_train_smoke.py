@@ -63,6 +63,15 @@ def test_resume_continues_from_the_last_epoch(tmp_path, data_root, cache_root):
     assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 3
 
 
+def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root):
+    cfg = TrainConfig(**{**SMOKE, "epochs": 2, "val_fraction": 0.0})
+    result = train_run(tmp_path, data_root, train_config=cfg, cache_root=cache_root, workers=2, verbose=0)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert result.extra["n_val"] == 0 and result.epochs_run == result.best_epoch == 2
+    assert "loss" in history and not any(k.startswith("val_") for k in history)
+    assert json.loads((tmp_path / "split.json").read_text())["val"]["clips"] == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (["--data", "/nonexistent/ravdess"], "dataset folder not found"),
     (["--resume", "/nonexistent/run"], "nothing to resume"),

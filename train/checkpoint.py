@@ -11,6 +11,9 @@ import keras
 class RunCheckpoint(keras.callbacks.Callback):
     """Early stopping on ``val_accuracy`` (ties broken by lower ``val_loss``), resumable.
 
+    Without a validation part (no ``val_accuracy`` in the logs) every epoch is
+    the best so far: the run keeps its last epoch and never stops early.
+
     After every epoch it writes ``last.keras`` (model and optimizer), the best
     weights so far (``best.weights.h5``) and ``state.json`` (epoch, best,
     patience counter, history). :meth:`load_state` reads them back so a run
@@ -49,6 +52,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.history = state["history"]
 
     def _better(self, logs: dict) -> bool:
+        if "val_accuracy" not in logs:
+            return True
         acc, loss = logs.get("val_accuracy", -math.inf), logs.get("val_loss", math.inf)
         best_acc, best_loss = self.best
         return acc > best_acc + 1e-9 or (abs(acc - best_acc) <= 1e-9 and loss < best_loss)
@@ -59,7 +64,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         for k, v in logs.items():
             self.history.setdefault(k, []).append(float(v))
         if self._better(logs):
-            self.best = (float(logs["val_accuracy"]), float(logs["val_loss"]))
+            self.best = (float(logs.get("val_accuracy", -math.inf)), float(logs.get("val_loss", math.inf)))
             self.best_epoch, self.wait = self.epoch, 0
             self.model.save_weights(self.best_path)
         else:

@@ -9,6 +9,8 @@ import warnings
 from pathlib import Path
 from typing import Optional, Sequence
 
+from edge_runtime.cli import HelpFormatter
+
 
 def _actors(text: str) -> tuple[int, ...]:
     try:
@@ -20,14 +22,17 @@ def _actors(text: str) -> tuple[int, ...]:
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--data", type=Path, default=None,
                    help="RAVDESS folder (Actor_XX/*.wav|flac); default $RAVDESS_DIR or ../shared/data/ravdess")
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<protocol>-<time>)")
     p.add_argument("--protocol", choices=("random", "speaker"), default="random",
                    help="random: stratified 80/20 over clips; speaker: whole actors held out")
     p.add_argument("--test-actors", type=_actors, default=(21, 22), help="speaker protocol: test actors")
-    p.add_argument("--val-actors", type=_actors, default=(19, 20), help="speaker protocol: validation actors")
+    p.add_argument("--val-actors", type=_actors, default=(19, 20),
+                   help="speaker protocol: validation actors ('' = none: train every epoch, keep the last)")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="random protocol: share of the training side kept for validation (0 = none, keep the last epoch)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--epochs", type=int, default=80, help="maximum epochs (the cosine learning-rate decay spans them)")
     p.add_argument("--batch-size", type=int, default=32)
@@ -56,7 +61,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out = args.resume or args.out or Path("runs") / f"{args.protocol}-{time.strftime('%Y%m%d-%H%M%S')}"
     config = TrainConfig(protocol=args.protocol, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, patience=args.patience, test_actors=args.test_actors,
-                         val_actors=args.val_actors, augment=not args.no_augment,
+                         val_actors=args.val_actors, val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips)
     try:
         result = train_run(out, args.data, train_config=config, resume=args.resume is not None,

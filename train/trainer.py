@@ -149,8 +149,8 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
     x_train, y_train, _ = take(feats, jobs, where["train"])
     x_val, y_val, _ = take(feats, jobs, where["val"])
     x_test, y_test, _ = take(feats, jobs, where["test"])
-    if min(len(x_train), len(x_val), len(x_test)) == 0:
-        raise DatasetError("a split part is empty after feature extraction; add clips or change the split")
+    if min(len(x_train), len(x_test)) == 0:
+        raise DatasetError("the training or test part is empty after feature extraction; add clips or change the split")
 
     import keras  # imported only now: user errors above are reported without loading TensorFlow
 
@@ -177,7 +177,9 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
         batches = AugmentedBatches(x_train, y_train, n_classes, tc.batch_size,
                                    fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
                                    config=spec_config, seed=tc.seed + ckpt.epoch)
-        model.fit(batches, validation_data=(x_val, keras.utils.to_categorical(y_val, n_classes)),
+        # No validation part (val_fraction 0 / no val actors): train all epochs, keep the last.
+        validation = (x_val, keras.utils.to_categorical(y_val, n_classes)) if len(x_val) else None
+        model.fit(batches, validation_data=validation,
                   epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose, callbacks=[ckpt])
     elif ckpt.best_path.exists():
         model.load_weights(ckpt.best_path)

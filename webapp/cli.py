@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from edge_runtime.cli import HelpFormatter
+
 APP = Path(__file__).resolve().parent / "app.py"
 
 
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="python -m webapp", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 exposes it to the network)")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--max-upload-mb", type=int, default=50, help="largest upload Streamlit accepts")
