@@ -47,14 +47,14 @@ def run(args) -> Path:
     from edge_runtime.audio import read_audio
     from train.ravdess import default_root
 
-    from . import accuracy, latency, memory, pipeline
+    from . import accuracy, latency, memory, pipeline, robustness
     from .machine import machine_info
 
     data = Path(args.data or default_root())
     runs = args.runs or (30 if args.quick else 300)
     limit = 24 if args.quick else None
     runtimes = ["ai_edge_litert"] + ([] if args.no_tflite_runtime else ["tflite_runtime"]) + ["tensorflow"]
-    n = 6
+    n = 7
     results = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info()}
     if "tflite_runtime" in runtimes:
         results["tflite_runtime_version"] = tflite_runtime_version()
@@ -67,7 +67,11 @@ def run(args) -> Path:
         results["accuracy"]["speaker"] = accuracy.evaluate(args.speaker_run, speaker_models, data)
     results["sizes_kb"] = {v: (MODELS / f"model_{v}.tflite").stat().st_size / 1024 for v in ("float32", "int8")}
 
-    _step(2, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
+    _step(2, n, "robustness: the shipped int8 model under simulated microphones and rooms")
+    files, labels = robustness.test_split(ROOT / "runs" / "default", data, limit)
+    results["robustness"] = robustness.evaluate(EmotionClassifier(), files, labels)
+
+    _step(3, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
     sample = sorted((ROOT / "samples").glob("*.flac"))[0]
     clf = EmotionClassifier()
     window = clf.card.normalise(clf.features(*read_audio(sample)))
@@ -82,22 +86,22 @@ def run(args) -> Path:
          / next(r["median_ms"] for r in results["latency"] if (r["runtime"], r["model"], r["threads"]) == (rt, "int8", t))}
         for rt in runtimes for t in (1, 2)]
 
-    _step(3, n, "end to end: decode, resample, MFCC, inference per 4 s of 48 kHz audio")
+    _step(4, n, "end to end: decode, resample, MFCC, inference per 4 s of 48 kHz audio")
     with tempfile.TemporaryDirectory() as tmp:
         results["end_to_end"] = pipeline.end_to_end(sample, Path(tmp), repeats=5 if args.quick else 50)
 
-    _step(4, n, "edge MFCC vs librosa MFCC (librosa compiles itself first, ~30 s)")
+    _step(5, n, "edge MFCC vs librosa MFCC (librosa compiles itself first, ~30 s)")
     clips = sorted(data.glob("Actor_0[1-4]/*.flac"))[:: (60 if args.quick else 8)]
     results["mfcc"] = pipeline.mfcc_versus_librosa(clips, repeats=3 if args.quick else 7)
 
-    _step(5, n, "peak memory: edge runtime vs TensorFlow process")
+    _step(6, n, "peak memory: edge runtime vs TensorFlow process")
     results["memory"] = {
         "edge_runtime int8 (ai-edge-litert)": memory.peak_rss("edge", sample, "int8"),
         "edge_runtime float32 (ai-edge-litert)": memory.peak_rss("edge", sample, "float32"),
         "TensorFlow + Keras model": memory.peak_rss("tensorflow", sample, ROOT / "runs" / "default" / "model.keras"),
     }
 
-    _step(6, n, f"report: {args.out}")
+    _step(7, n, f"report: {args.out}")
     from .report import write_report
 
     return write_report(results, args.out)

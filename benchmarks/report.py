@@ -78,6 +78,13 @@ def write_report(results: dict, out: Path) -> Path:
     for split, res in results["accuracy"].items():
         f1 = res["rows"]["tflite int8"]["per_class_f1"]
         lines.append(f"| {split} | " + " | ".join(f"{f1[k]:.2f}" for k in res["labels"]) + " |")
+    if "robustness" in results:
+        rb = results["robustness"]
+        lines += ["", f"## Robustness: shipped int8 model, seed test split ({rb['n_clips']} clips), simulated "
+                  "microphones and rooms (benchmarks/robustness.py)", "",
+                  "| condition | imitates | accuracy | drop (pp) |", "|---|---|---|---|"]
+        lines += [f"| {name} | {r['imitates']} | {r['accuracy']:.3f} | {r['drop_pp']:+.1f} |"
+                  for name, r in rb["rows"].items()]
     lines += ["", "## Size on disk", "", "| model | KB | ratio to float32 |", "|---|---|---|"]
     sizes = results["sizes_kb"]
     for name, kb in sizes.items():

@@ -13,7 +13,7 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     report = (tmp_path / "REPORT.md").read_text()
-    for heading in ("## Accuracy", "## Size on disk", "## Latency", "## End to end", "## Edge MFCC vs librosa",
+    for heading in ("## Accuracy", "## Robustness", "## Size on disk", "## Latency", "## End to end", "## Edge MFCC vs librosa",
                     "## Peak memory"):
         assert heading in report
     for png in ("latency.png", "accuracy.png", "confusion_seed_float32.png", "confusion_seed_int8.png"):
@@ -25,6 +25,9 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     assert len(cells) == 12 and all(r["median_ms"] > 0 and r["p95_ms"] >= r["median_ms"] for r in results["latency"])
     assert results["sizes_kb"]["int8"] <= results["sizes_kb"]["float32"] / 3
     assert results["mfcc"]["max_abs_diff"] < 0.01
+    robust = results["robustness"]["rows"]
+    assert robust["clean"]["accuracy"] == rows["tflite int8"]["accuracy"]   # same clips, same model
+    assert set(robust) >= {"telephone", "noise 20 dB", "room"} and all(0 <= r["accuracy"] <= 1 for r in robust.values())
     assert set(results["end_to_end"]["stages_ms"]) == {"decode", "resample", "mfcc", "inference"}
     memory = results["memory"]
     assert len({m["label"] for m in memory.values()}) == 1  # every process gives the same answer
