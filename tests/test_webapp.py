@@ -75,7 +75,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
+    """Playwright driving Debian's Chromium (never a downloaded browser)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -87,9 +88,14 @@ def browser():
             pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} is missing")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +167,32 @@ def test_page_explains_a_bad_upload(browser, app_url, tmp_path):
     assert "broken.wav" in alert.inner_text()
     assert "Traceback" not in page.inner_text("body")
     page.close()
+
+
+def test_page_records_from_the_microphone(playwright, app_url, data_root, tmp_path):
+    """Chromium's fake microphone plays a real clip; the Record tab classifies what it captured."""
+    import soundfile as sf
+
+    clip = data_root / "Actor_22" / "03-01-05-01-01-01-22.flac"
+    audio, sr = sf.read(clip)
+    fake = tmp_path / "microphone.wav"
+    sf.write(fake, audio, sr, subtype="PCM_16")
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={fake}"])
+    try:
+        page = b.new_context(permissions=["microphone"]).new_page()
+        page.goto(app_url)
+        page.get_by_role("tab", name="Record").click()
+        button = page.locator('[data-testid="stAudioInputActionButton"]')
+        button.click()
+        page.wait_for_timeout(500)
+        assert button.get_attribute("aria-label") == "Stop recording"
+        page.wait_for_timeout(len(audio) / sr * 1000)
+        button.click()
+        value = page.locator('[data-testid="stMetricValue"]')
+        value.wait_for(timeout=60_000)
+        assert value.inner_text().strip() == classify_label(clip, "int8")
+        assert "recording.wav" in page.inner_text("body")
+    finally:
+        b.close()
