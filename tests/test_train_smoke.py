@@ -83,3 +83,26 @@ def test_cli_user_errors_are_one_line(args, message, tmp_path):
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_mel_masks_lower_whole_mel_bands_and_nothing_else():
+    from edge_runtime.features import dct_matrix
+    from train.batches import AugmentedBatches
+    from train.hparams import SpecAugmentConfig
+
+    rng = np.random.default_rng(0)
+    dct = dct_matrix(40, 64).astype(np.float32)
+    x = (rng.standard_normal((4, 200, 64)) * 10).astype(np.float32) @ dct.T   # MFCCs of random log-mel
+    batches = AugmentedBatches(x, np.arange(4), 8, 4, fill=x.reshape(-1, 40).mean(0), n_mels=64,
+                               config=SpecAugmentConfig(mel_masks=1, max_mel_mask=10))
+    log_mel = x[0] @ dct                       # the log-mel part the MFCCs keep
+    after = batches._mask_mel_bands(x[0].copy())
+    assert not np.allclose(after, x[0])
+
+    def masked(start, width):                  # bands lowered to each frame's floor, back to MFCCs
+        m = log_mel.copy()
+        m[:, start:start + width] = log_mel.min(axis=1, keepdims=True)
+        return m @ dct.T
+
+    matches = [(s, w) for w in range(1, 11) for s in range(0, 65 - w) if np.allclose(masked(s, w), after, atol=1e-3)]
+    assert len(matches) == 1   # exactly one run of at most 10 adjacent mel bands explains the change

@@ -6,6 +6,12 @@ time masks and coefficient masks, so the network never sees the exact same
 matrix twice. Masked cells are set to the training mean, which the model's
 ``Normalization`` layer maps to zero. Validation and test data never pass
 through here.
+
+Frequency masks (``mel_masks``) work in the mel domain, as in SpecAugment, not
+on cepstral coefficients: the MFCCs are projected back to log-mel bands with
+the transposed orthonormal DCT, ``w`` adjacent bands are lowered to the frame's
+quietest band, and the result is projected forward again (half of the masks
+start at the lowest or highest band, like a microphone with a narrower band).
 """
 from __future__ import annotations
 
@@ -15,18 +21,21 @@ import numpy as np
 
 import keras
 
+from edge_runtime.features import dct_matrix
+
 from .hparams import SpecAugmentConfig
 
 class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled, augmented ``(x, one_hot_y)`` batches for ``model.fit``."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int,
-                 fill: np.ndarray, config: SpecAugmentConfig, seed: int = 0):
+                 fill: np.ndarray, config: SpecAugmentConfig, seed: int = 0, n_mels: int = 64):
         super().__init__()
         self.x, self.y = x, keras.utils.to_categorical(y, n_classes).astype(np.float32)
         self.batch_size, self.fill, self.config = batch_size, fill.astype(np.float32), config
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(x))
+        self.dct = dct_matrix(x.shape[-1], n_mels).astype(np.float32)   # (n_mfcc, n_mels), orthonormal rows
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
@@ -40,6 +49,8 @@ class AugmentedBatches(keras.utils.PyDataset):
         c, rng = self.config, self.rng
         n, frames, coefs = x.shape
         for i in range(n):
+            if c.mel_masks:
+                x[i] = self._mask_mel_bands(x[i])
             if c.max_shift:
                 x[i] = np.roll(x[i], rng.integers(-c.max_shift, c.max_shift + 1), axis=0)
             for _ in range(c.time_masks):
@@ -57,3 +68,16 @@ class AugmentedBatches(keras.utils.PyDataset):
             x = lam[:, :, None] * x + (1 - lam[:, :, None]) * x[perm]
             y = lam * y + (1 - lam) * y[perm]
         return x, y
+
+    def _mask_mel_bands(self, m: np.ndarray) -> np.ndarray:
+        """One MFCC matrix with ``mel_masks`` bands of its log-mel spectrum lowered to each frame's floor."""
+        c, rng = self.config, self.rng
+        log_mel = m @ self.dct                           # (frames, n_mels), the part the MFCCs keep
+        floor = log_mel.min(axis=1, keepdims=True)
+        n_mels = log_mel.shape[1]
+        for _ in range(c.mel_masks):
+            w = int(rng.integers(1, c.max_mel_mask + 1))
+            edge = rng.random()
+            start = 0 if edge < 0.25 else n_mels - w if edge < 0.5 else int(rng.integers(0, n_mels - w + 1))
+            log_mel[:, start:start + w] = floor
+        return log_mel @ self.dct.T

@@ -40,3 +40,5 @@ class SpecAugmentConfig:
     coef_masks: int = 1
     max_coef_mask: int = 6     # MFCC coefficients per mask
     mixup_alpha: float = 0.0   # 0 = no mixup
+    mel_masks: int = 0         # SpecAugment frequency masks in the mel domain (see train.batches)
+    max_mel_mask: int = 10     # mel bands per mask
