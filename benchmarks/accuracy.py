@@ -8,15 +8,19 @@ from typing import Optional
 import numpy as np
 
 
+def test_files(run_dir: Path, limit: Optional[int] = None) -> list[str]:
+    """``run_dir``'s test-split file names (relative to the data root); every k-th one when ``limit`` is set."""
+    files = json.loads((run_dir / "split.json").read_text())["files"]["test"]
+    return files[:: max(1, len(files) // limit)][:limit] if limit else files
+
+
 def test_features(run_dir: Path, data_root: Path, limit: Optional[int] = None, cache_root=None):
     """Raw MFCC windows ``x``, labels ``y`` and file names of ``run_dir``'s test split (feature cache)."""
     from edge_runtime import FeatureConfig
     from train.dataset import Job, extract_features
     from train.ravdess import parse_name
 
-    files = json.loads((run_dir / "split.json").read_text())["files"]["test"]
-    if limit:
-        files = files[:: max(1, len(files) // limit)][:limit]
+    files = test_files(run_dir, limit)
     config = FeatureConfig.load(run_dir / "feature_config.json")
     feats = extract_features([Job(parse_name(data_root / f)) for f in files], config, cache_root=cache_root,
                              progress=False)

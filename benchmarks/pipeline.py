@@ -11,7 +11,8 @@ SECONDS = 4.0
 CAPTURE_RATE = 48000
 
 
-def _median_ms(fn, repeats: int) -> tuple[float, object]:
+def median_ms(fn, repeats: int) -> tuple[float, object]:
+    """Median wall time of ``fn()`` over ``repeats`` calls, in ms, and its last result."""
     times, result = [], None
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -37,10 +38,10 @@ def end_to_end(clip: Path, workdir: Path, model: str = "int8", repeats: int = 30
     wav = workdir / "four_seconds_48k.wav"
     sf.write(wav, audio, CAPTURE_RATE, subtype="PCM_16")
     stages = {}
-    stages["decode"], (raw, raw_sr) = _median_ms(lambda: read_audio(wav), repeats)
-    stages["resample"], at_sr = _median_ms(lambda: resample(raw, raw_sr, sr), repeats)
-    stages["mfcc"], mfcc = _median_ms(lambda: features(at_sr, clf.config), repeats)
-    stages["inference"], _ = _median_ms(lambda: clf.scores(mfcc), repeats)
+    stages["decode"], (raw, raw_sr) = median_ms(lambda: read_audio(wav), repeats)
+    stages["resample"], at_sr = median_ms(lambda: resample(raw, raw_sr, sr), repeats)
+    stages["mfcc"], mfcc = median_ms(lambda: features(at_sr, clf.config), repeats)
+    stages["inference"], _ = median_ms(lambda: clf.scores(mfcc), repeats)
     total = sum(stages.values())
     return {"model": model, "audio_seconds": SECONDS, "capture_rate": CAPTURE_RATE, "stages_ms": stages,
             "total_ms": total, "real_time_factor": total / (SECONDS * 1e3), "repeats": repeats}
@@ -59,8 +60,8 @@ def mfcc_versus_librosa(clips: Sequence[Path], repeats: int = 5) -> dict:
     librosa_mfcc(windows[0], config)  # librosa's first call compiles with numba (~30 s); not counted
     edge_ms, librosa_ms, worst = [], [], 0.0
     for w in windows:
-        e, a = _median_ms(lambda: mfcc(w, config.sample_rate, config), repeats)
-        b, ref = _median_ms(lambda: librosa_mfcc(w, config), repeats)
+        e, a = median_ms(lambda: mfcc(w, config.sample_rate, config), repeats)
+        b, ref = median_ms(lambda: librosa_mfcc(w, config), repeats)
         edge_ms.append(e)
         librosa_ms.append(b)
         worst = max(worst, float(np.max(np.abs(a - ref))))

@@ -64,13 +64,10 @@ def evaluate(model, files: Sequence[Path], labels: Sequence[int], seed: int = 0)
 
 
 def test_split(run_dir: Path, data_root: Path, limit: Optional[int] = None) -> tuple[list[Path], list[int]]:
-    """The files and label indices of a run's test split (every k-th file when ``limit`` is set)."""
-    import json
-
+    """The files and label indices of a run's test split, the clips :mod:`benchmarks.accuracy` scores."""
     from train.ravdess import parse_name
 
-    names = json.loads((run_dir / "split.json").read_text())["files"]["test"]
-    if limit:
-        names = names[:: max(1, len(names) // limit)][:limit]
-    files = [data_root / n for n in names]
+    from .accuracy import test_files
+
+    files = [data_root / n for n in test_files(run_dir, limit)]
     return files, [parse_name(f).emotion for f in files]

@@ -26,7 +26,6 @@ EXIT_FAILED_FILES = 1
 EXIT_USAGE = 2
 
 
-
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: ...)`` only where there is a default worth showing (not None or False)."""
 
@@ -34,6 +33,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or action.default is False:
             return action.help
         return super()._get_help_string(action)
+
 
 def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)

@@ -54,7 +54,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     def _better(self, logs: dict) -> bool:
         if "val_accuracy" not in logs:
             return True
-        acc, loss = logs.get("val_accuracy", -math.inf), logs.get("val_loss", math.inf)
+        acc, loss = logs["val_accuracy"], logs.get("val_loss", math.inf)
         best_acc, best_loss = self.best
         return acc > best_acc + 1e-9 or (abs(acc - best_acc) <= 1e-9 and loss < best_loss)
 

@@ -3,7 +3,7 @@
 On the host (``--record``) it writes what the x86 build prints; inside the
 emulated arm64 Debian 12 it runs the same commands with one interpreter
 backend and compares. It uses only the standard library and the installed
-edge package, exactly as a Pi user's venv holds it (no TensorFlow, no librosa).
+package with its edge extras, exactly as a Pi user's venv holds it (no TensorFlow, no librosa).
 
     python benchmarks/pi/check.py --clips DIR --record expected.json
     python benchmarks/pi/check.py --clips DIR --expected expected.json --backend tflite_runtime --out result.json
@@ -15,18 +15,17 @@ import collections
 import importlib.util
 import json
 import platform
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 MODELS = ("int8", "float32")
 FORBIDDEN = ("tensorflow", "librosa", "numba", "keras")
 
 
-def run(args: list[str]) -> str:
-    """Run ``python -m edge_runtime ...`` and return its stdout; fail loudly with its stderr."""
+def run(args: list[str], backend: str | None) -> str:
+    """Run ``python -m edge_runtime ...`` (with ``--backend``) and return its stdout; fail loudly with its stderr."""
+    args = [*args, "--backend", backend] if backend else args
     proc = subprocess.run([sys.executable, "-m", "edge_runtime", *args], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"FAIL: edge_runtime {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
@@ -35,15 +34,13 @@ def run(args: list[str]) -> str:
 
 def classify(clips: list[Path], model: str, backend: str | None) -> dict[str, str]:
     """File name -> label from ``classify --json``."""
-    extra = ["--backend", backend] if backend else []
-    lines = run(["classify", "--json", "--model", model, *extra, *map(str, clips)]).splitlines()
+    lines = run(["classify", "--json", "--model", model, *map(str, clips)], backend).splitlines()
     return {Path(d["path"]).name: d["label"] for d in map(json.loads, lines)}
 
 
 def listen(clip: Path, backend: str | None) -> dict:
     """Window labels of ``listen --input CLIP --fast --json`` and the majority speech label."""
-    extra = ["--backend", backend] if backend else []
-    windows = [json.loads(line) for line in run(["listen", "--input", str(clip), "--fast", "--json", *extra]).splitlines()]
+    windows = [json.loads(line) for line in run(["listen", "--input", str(clip), "--fast", "--json"], backend).splitlines()]
     speech = [w["label"] for w in windows if w["label"] != "silence"]
     majority = collections.Counter(speech).most_common(1)[0][0] if speech else "silence"
     return {"windows": [w["label"] for w in windows], "majority": majority}
@@ -51,6 +48,7 @@ def listen(clip: Path, backend: str | None) -> dict:
 
 def latency(clip: Path, model: str, backend: str | None, runs: int) -> dict:
     """Median milliseconds of the edge MFCC and of one inference (1 thread)."""
+    from benchmarks.pipeline import median_ms
     from edge_runtime import EmotionClassifier
     from edge_runtime.audio import load_audio
 
@@ -58,17 +56,9 @@ def latency(clip: Path, model: str, backend: str | None, runs: int) -> dict:
     audio = load_audio(clip, clf.config.sample_rate)
     mfcc = clf.features(audio, clf.config.sample_rate)
     clf.scores(mfcc)
-
-    def median_ms(fn) -> float:
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
-        return round(statistics.median(times), 3)
-
-    return {"mfcc_ms": median_ms(lambda: clf.features(audio, clf.config.sample_rate)),
-            "inference_ms": median_ms(lambda: clf.scores(mfcc)), "backend": clf.backend}
+    mfcc_ms, _ = median_ms(lambda: clf.features(audio, clf.config.sample_rate), runs)
+    inference_ms, _ = median_ms(lambda: clf.scores(mfcc), runs)
+    return {"mfcc_ms": round(mfcc_ms, 3), "inference_ms": round(inference_ms, 3), "backend": clf.backend}
 
 
 def portaudio() -> str:
