@@ -84,7 +84,7 @@ _workspace = threading.local()
 
 
 def _buffers(n_samples: int, n_fft: int, hop_length: int) -> tuple[np.ndarray, ...]:
-    """This thread's reusable (padded audio, frames, spectrum, power) arrays for one STFT shape.
+    """This thread's reusable (padded audio, frame view, windowed frames, spectrum, power) for one STFT shape.
 
     A 200 x 512 float64 frame matrix is 800 KB: allocated afresh on every call
     it comes from mmap and costs more in page faults than the FFT itself.
@@ -93,28 +93,45 @@ def _buffers(n_samples: int, n_fft: int, hop_length: int) -> tuple[np.ndarray, .
     cached = getattr(_workspace, "stft", None)
     if cached is None or cached[0] != key:
         n_frames, bins = 1 + n_samples // hop_length, n_fft // 2 + 1
-        cached = (key, np.zeros(n_samples + 2 * (n_fft // 2)), np.empty((n_frames, n_fft)),
+        padded = np.zeros(n_samples + 2 * (n_fft // 2))
+        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:n_frames]
+        cached = (key, padded, frames, np.empty((n_frames, n_fft)),
                   np.empty((n_frames, bins), np.complex128), np.empty((n_frames, bins), np.float32))
         _workspace.stft = cached
     return cached[1:]
 
 
-def _power_into_workspace(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """:func:`power_spectrogram` in this thread's workspace (overwritten by its next call)."""
+def _last_true(mask: np.ndarray, chunk: int = 2048) -> int:
+    """Index of the last ``True`` in a 1-D bool array that has one (argmax on a reversed view is slow)."""
+    end = len(mask)
+    while end > 0:
+        start = max(0, end - chunk)
+        if mask[start:end].any():
+            return start + int(np.flatnonzero(mask[start:end])[-1])
+        end = start
+    raise ValueError("mask has no True element")
+
+
+def _power_into_workspace(audio: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, slice]:
+    """:func:`power_spectrogram` in this thread's workspace (overwritten by its next call).
+
+    Also returns the slice of frames that touch a non-zero sample; all others are exactly zero.
+    """
     pad = config.n_fft // 2
     n = len(audio)
-    padded, windowed, spectrum, power = _buffers(n, config.n_fft, config.hop_length)
+    padded, frames, windowed, spectrum, power = _buffers(n, config.n_fft, config.hop_length)
     padded[pad:pad + n] = audio   # the padding on both sides stays zero
     n_frames = len(power)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, config.n_fft)[::config.hop_length][:n_frames]
-    power[:] = 0.0
     # Frames that hold only the zero padding of a short clip have zero power: skip their FFTs.
     nonzero = padded != 0
     if not nonzero.any():
-        return power
+        power.fill(0.0)
+        return power, slice(0, 0)
     first = max(0, (int(nonzero.argmax()) - config.n_fft) // config.hop_length + 1)
-    last = min(n_frames, (len(padded) - 1 - int(nonzero[::-1].argmax())) // config.hop_length + 1)
+    last = min(n_frames, _last_true(nonzero) // config.hop_length + 1)
     rows = slice(first, last)
+    power[:first] = 0.0
+    power[last:] = 0.0
     np.multiply(frames[rows], hann_window(config.win_length, config.n_fft), out=windowed[rows])
     if _FFT_HAS_OUT:
         np.fft.rfft(windowed[rows], axis=1, out=spectrum[rows])
@@ -125,7 +142,7 @@ def _power_into_workspace(audio: np.ndarray, config: FeatureConfig) -> np.ndarra
     np.add(pairs[..., 0], pairs[..., 1], out=power[rows])
     if config.power != 2.0:
         power[rows] **= config.power / 2.0
-    return power
+    return power, rows
 
 
 def power_spectrogram(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -140,7 +157,7 @@ def power_spectrogram(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     >>> p.shape, float(p[:3].max()), float(p[5:].max()), bool(p[3:5].min() > 0)   # frames 3, 4 hold it
     ((200, 257), 0.0, 0.0, True)
     """
-    return _power_into_workspace(audio, config).copy()
+    return _power_into_workspace(audio, config)[0].copy()
 
 
 @lru_cache(maxsize=8)
@@ -167,12 +184,24 @@ def mfcc(audio: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> 
     if sr != config.sample_rate:
         raise ValueError(f"audio is at {sr} Hz but the feature config expects {config.sample_rate} Hz")
     fb, dct = _matrices(config)
-    mel = _power_into_workspace(audio, config) @ fb
+    power, rows = _power_into_workspace(audio, config)
+    # Only frames that touch a sample are computed; the others (a short clip's zero padding)
+    # are silent frames, whose log-mel is the floor 10 log10(amin) before top_db clipping.
+    floor_db = 10.0 * np.log10(config.amin)
+    mel = power[rows] @ fb
     np.maximum(mel, config.amin, out=mel)
     log_mel = np.log10(mel, out=mel)
     log_mel *= 10.0
-    np.maximum(log_mel, log_mel.max() - config.top_db, out=log_mel)
-    return log_mel @ dct
+    silent_frames = rows.stop - rows.start < len(power)
+    peak = max(float(log_mel.max(initial=floor_db)), floor_db) if silent_frames else float(log_mel.max())
+    np.maximum(log_mel, peak - config.top_db, out=log_mel)
+    out = np.empty((len(power), config.n_mfcc), np.float32)
+    out[rows] = log_mel @ dct
+    if silent_frames:
+        silent_row = np.full((1, config.n_mels), max(floor_db, peak - config.top_db), np.float32) @ dct
+        out[:rows.start] = silent_row
+        out[rows.stop:] = silent_row
+    return out
 
 
 def features(audio: np.ndarray, config: Optional[FeatureConfig] = None) -> np.ndarray:

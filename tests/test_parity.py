@@ -86,3 +86,21 @@ def test_parity_holds_from_device_rates(rate, data_root, tmp_path, classifiers):
     print(f"\n{rate} Hz vs soxr_hq: max |diff| {soxr_abs:.3f}, max relative {soxr_rel:.2e}")
     assert soxr_rel <= 5e-4
     assert all(a == b for a, b in labels), labels
+
+
+@pytest.mark.parametrize("where", ["middle", "start", "end", "everywhere", "nowhere"])
+def test_edge_mfcc_matches_librosa_around_zero_padding(where):
+    """The extractor skips frames of pure zero padding; their MFCC must still be librosa's."""
+    from edge_runtime.features import mfcc
+    from train.features import librosa_mfcc
+
+    n = CFG.window_samples
+    burst = np.random.default_rng(0).normal(0.0, 0.1, 3000)
+    x = np.zeros(n)
+    spans = {"middle": slice(20000, 23000), "start": slice(0, 3000), "end": slice(n - 3000, n),
+             "everywhere": slice(0, n), "nowhere": slice(0, 0)}
+    span = spans[where]
+    x[span] = np.resize(burst, span.stop - span.start)
+    edge, ref = mfcc(x, CFG.sample_rate, CFG), librosa_mfcc(x.astype(np.float32), CFG)
+    assert edge.shape == ref.shape == (CFG.n_frames, CFG.n_mfcc)
+    assert float(np.max(np.abs(edge - ref))) <= MAX_ABS
