@@ -106,3 +106,15 @@ def test_mel_masks_lower_whole_mel_bands_and_nothing_else():
 
     matches = [(s, w) for w in range(1, 11) for s in range(0, 65 - w) if np.allclose(masked(s, w), after, atol=1e-3)]
     assert len(matches) == 1   # exactly one run of at most 10 adjacent mel bands explains the change
+
+
+def test_cli_trains_and_records_its_options(tmp_path, cache_root):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
+                           "--mel-masks", "1", "--cache-dir", str(cache_root), "--workers", "2", "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "test accuracy" in proc.stdout and "Traceback" not in proc.stderr
+    run_config = json.loads((out / "run_config.json").read_text())
+    assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
+    assert (out / "model.keras").is_file()

@@ -39,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--patience", type=int, default=25, help="early-stopping patience in epochs")
     p.add_argument("--no-augment", action="store_true", help="train on clean clips only (no 4x augmentation)")
+    p.add_argument("--mel-masks", type=int, default=None, metavar="N",
+                   help="SpecAugment mel-band masks per training example (0 = off; default: the SpecAugmentConfig "
+                        "default)")
     p.add_argument("--speech-only", action="store_true", help="ignore song clips (03-02-*) if present")
     p.add_argument("--max-clips", type=int, default=None, help="use a stratified subset (smoke runs)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
@@ -56,6 +59,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     warnings.simplefilter("default")
     from .audio import AudioReadError
     from .ravdess import DatasetError
+    from .hparams import SpecAugmentConfig
     from .trainer import TrainConfig, train_run
 
     out = args.resume or args.out or Path("runs") / f"{args.protocol}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -63,8 +67,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          learning_rate=args.learning_rate, patience=args.patience, test_actors=args.test_actors,
                          val_actors=args.val_actors, val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips)
+    spec = SpecAugmentConfig() if args.mel_masks is None else SpecAugmentConfig(mel_masks=args.mel_masks)
     try:
-        result = train_run(out, args.data, train_config=config, resume=args.resume is not None,
+        result = train_run(out, args.data, train_config=config, spec_config=spec, resume=args.resume is not None,
                            workers=args.workers, cache_root=args.cache_dir, verbose=0 if args.quiet else 2)
     except (DatasetError, AudioReadError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
