@@ -193,7 +193,7 @@ def mfcc(audio: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> 
     log_mel = np.log10(mel, out=mel)
     log_mel *= 10.0
     silent_frames = rows.stop - rows.start < len(power)
-    peak = max(float(log_mel.max(initial=floor_db)), floor_db) if silent_frames else float(log_mel.max())
+    peak = float(log_mel.max(initial=floor_db))   # every value is >= floor_db, the silent frames' too
     np.maximum(log_mel, peak - config.top_db, out=log_mel)
     out = np.empty((len(power), config.n_mfcc), np.float32)
     out[rows] = log_mel @ dct
