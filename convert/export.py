@@ -21,10 +21,14 @@ file 0.32x the float32 file, against 1.14x for the plain unrolled GRU.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 import keras
 import tensorflow as tf
+
+from train.model import members_of
 
 
 def _gru_weights(gru: keras.layers.GRU) -> dict[str, np.ndarray]:
@@ -49,17 +53,22 @@ def input_normalisation(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
     ``(mfcc - mean) / std`` in float before quantising the input. One int8
     scale for raw MFCCs (c0 spans hundreds of dB, c39 a few) would erase the
     higher coefficients; normalised, every coefficient gets the same resolution.
+    The members of an ensemble share one normalisation (one training set).
     """
-    norm = model.get_layer("normalise")
-    mean = np.asarray(norm.mean, dtype=np.float64).reshape(-1)
-    var = np.asarray(norm.variance, dtype=np.float64).reshape(-1)
-    return mean.astype(np.float32), np.sqrt(np.maximum(var, keras.backend.epsilon())).astype(np.float32)
+    stats = []
+    for member in members_of(model):
+        norm = member.get_layer("normalise")
+        mean = np.asarray(norm.mean, dtype=np.float64).reshape(-1)
+        var = np.asarray(norm.variance, dtype=np.float64).reshape(-1)
+        stats.append((mean.astype(np.float32), np.sqrt(np.maximum(var, keras.backend.epsilon())).astype(np.float32)))
+    mean, std = stats[0]
+    if any(not (np.allclose(m, mean) and np.allclose(d, std)) for m, d in stats[1:]):
+        raise ValueError("the ensemble's members normalise their input differently; train them on one training set")
+    return mean, std
 
 
-def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteFunction:
-    """A concrete ``tf.function`` ``(1, frames, n_mfcc) -> (1, classes)`` for the converter.
-
-    Its input is the *normalised* MFCC, see :func:`input_normalisation`.
+def _member_graph(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+    """``normalised mfcc (1, T, D) -> scores (1, classes)`` for one CNN-GRU-attention model.
 
     Per GRU step the graph holds about 16 tensors (one bias-free matmul on the
     shared recurrent kernel, one sigmoid for both gates, one tanh, the blend), which
@@ -80,10 +89,8 @@ def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteF
     # store a requantised int32 bias (with per-channel scales) once per time step.
     recurrent = tf.constant(w["recurrent"], name="gru_recurrent_kernel")
     rec_bias_h = tf.constant(w["rec_bias_h"][None], name="gru_recurrent_bias_h")
-    frames, features = model.inputs[0].shape[1:]
 
-    @tf.function(input_signature=[tf.TensorSpec((1, frames, features), tf.float32, name="mfcc")])
-    def serve(mfcc):
+    def forward(mfcc: tf.Tensor) -> tf.Tensor:
         seq = mfcc
         for layer in front:
             seq = layer(seq, training=False)                   # (1, T, D) after the conv blocks
@@ -106,5 +113,24 @@ def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteF
             outputs.append(h)
         sequence = tf.stack(outputs, axis=1)                   # (1, T, U)
         return dense(attention(sequence), training=False)
+
+    return forward
+
+
+def build_export_function(model: keras.Model) -> tf.types.experimental.ConcreteFunction:
+    """A concrete ``tf.function`` ``(1, frames, n_mfcc) -> (1, classes)`` for the converter.
+
+    Its input is the *normalised* MFCC, see :func:`input_normalisation`. An
+    ensemble becomes the mean of its members' scores, as in Keras.
+    """
+    graphs = [_member_graph(member) for member in members_of(model)]
+    frames, features = model.inputs[0].shape[1:]
+
+    @tf.function(input_signature=[tf.TensorSpec((1, frames, features), tf.float32, name="mfcc")])
+    def serve(mfcc):
+        total = graphs[0](mfcc)
+        for graph in graphs[1:]:
+            total = total + graph(mfcc)    # ADD has int8 kernels; ADD_N (tf.add_n) has none
+        return total if len(graphs) == 1 else total * (1.0 / len(graphs))
 
     return serve.get_concrete_function()

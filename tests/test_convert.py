@@ -36,6 +36,30 @@ def test_export_graph_equals_keras_on_a_fresh_model():
         np.testing.assert_allclose(fn((x - mean) / std).numpy(), model(x, training=False).numpy(), atol=1e-6)
 
 
+def test_an_ensemble_exports_as_the_mean_of_its_members_and_quantises_fully():
+    from convert.export import build_export_function, input_normalisation
+    from convert.tflite import audit, convert
+    from train.hparams import ModelConfig
+    from train.model import build_model, ensemble_model
+
+    rng = np.random.default_rng(1)
+    mean, var = rng.normal(size=40), rng.uniform(50, 500, size=40)
+    cfg = ModelConfig(conv_filters=(32, 32), gru_units=32)
+    members = [build_model(200, 40, 8, cfg, mean, var, name=f"m{k}") for k in range(2)]
+    for member in members:   # trained GRUs have non-zero biases; all-zero ones let the converter drop a gate
+        gru = member.get_layer("gru")
+        kernel, recurrent, bias = gru.get_weights()
+        gru.set_weights([kernel, recurrent, rng.normal(0, 0.1, bias.shape)])
+    model = ensemble_model(members)
+    fn = build_export_function(model)
+    mu, std = input_normalisation(model)
+    xs = [(rng.normal(size=(1, 200, 40)) * 30).astype(np.float32) for _ in range(8)]
+    for x in xs[:2]:
+        np.testing.assert_allclose(fn((x - mu) / std).numpy(), model(x, training=False).numpy(), atol=1e-6)
+    flat = convert(fn, "int8", lambda: ([((x - mu) / std).astype(np.float32)] for x in xs))
+    assert set(audit(flat, full_integer=True)["tensor_types"]) <= {"int8", "int32"}
+
+
 def test_files_sizes_and_ops(converted):
     out, sidecar = converted
     f32, i8 = out / "model_float32.tflite", out / "model_int8.tflite"

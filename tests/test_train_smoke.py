@@ -76,6 +76,7 @@ def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root
     (["--data", "/nonexistent/ravdess"], "dataset folder not found"),
     (["--resume", "/nonexistent/run"], "nothing to resume"),
     (["--protocol", "speaker", "--test-actors", "23,24"], "no clips"),
+    (["--members", "0"], "members must be at least 1"),
 ])
 def test_cli_user_errors_are_one_line(args, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(tmp_path / "r"), *args],
@@ -108,13 +109,23 @@ def test_mel_masks_lower_whole_mel_bands_and_nothing_else():
     assert len(matches) == 1   # exactly one run of at most 10 adjacent mel bands explains the change
 
 
-def test_cli_trains_and_records_its_options(tmp_path, cache_root):
+def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
+    from train.model import load_model, members_of
+
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
-                           "--mel-masks", "1", "--cache-dir", str(cache_root), "--workers", "2", "--quiet"],
-                          capture_output=True, text=True, timeout=600)
+                           "--mel-masks", "1", "--members", "2", "--cache-dir", str(cache_root), "--workers", "2",
+                           "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "test accuracy" in proc.stdout and "Traceback" not in proc.stderr
+    assert "test accuracy" in proc.stdout and "member 2" in proc.stdout and "Traceback" not in proc.stderr
     run_config = json.loads((out / "run_config.json").read_text())
     assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
-    assert (out / "model.keras").is_file()
+    assert run_config["train"]["members"] == 2
+    assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
+    members = json.loads((out / "metrics.json").read_text())["extra"]["members"]
+    assert [m["seed"] for m in members] == [42, 1042]
+    model = load_model(out / "model.keras")
+    first, second = members_of(model)
+    assert not np.allclose(first.get_layer("gru").get_weights()[0], second.get_layer("gru").get_weights()[0])
+    x = np.random.default_rng(0).normal(0, 30, (2, 200, 40)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), (first(x) + second(x)) / 2, atol=1e-6)

@@ -38,6 +38,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--patience", type=int, default=25, help="early-stopping patience in epochs")
+    p.add_argument("--members", type=int, default=1, metavar="N",
+                   help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores")
     p.add_argument("--no-augment", action="store_true", help="train on clean clips only (no 4x augmentation)")
     p.add_argument("--mel-masks", type=int, default=None, metavar="N",
                    help="SpecAugment mel-band masks per training example (0 = off; default: the SpecAugmentConfig "
@@ -66,7 +68,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = TrainConfig(protocol=args.protocol, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, patience=args.patience, test_actors=args.test_actors,
                          val_actors=args.val_actors, val_fraction=args.val_fraction, augment=not args.no_augment,
-                         include_song=not args.speech_only, max_clips=args.max_clips)
+                         include_song=not args.speech_only, max_clips=args.max_clips,
+                         members=args.members)
     spec = SpecAugmentConfig() if args.mel_masks is None else SpecAugmentConfig(mel_masks=args.mel_masks)
     try:
         result = train_run(out, args.data, train_config=config, spec_config=spec, resume=args.resume is not None,
@@ -83,4 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"test accuracy   {result.test_accuracy:.4f}   macro F1 {result.macro_f1:.4f}\n"
           f"per-class F1    {f1}\n"
           f"epochs          {result.epochs_run} (best {result.best_epoch})   time {result.seconds / 60:.1f} min")
+    for k, m in enumerate(result.extra.get("members", []), start=1):
+        print(f"member {k}        seed {m['seed']}: test accuracy {m['test_accuracy']:.4f}, "
+              f"epochs {m['epochs_run']} (best {m['best_epoch']})")
     return 0

@@ -38,7 +38,8 @@ class AttentionPooling(layers.Layer):
 
 
 def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
-                mean: np.ndarray, variance: np.ndarray, batch_size=None, unroll: bool = False) -> keras.Model:
+                mean: np.ndarray, variance: np.ndarray, batch_size=None, unroll: bool = False,
+                name: str = "cnn_gru_attention") -> keras.Model:
     """Two Conv1D blocks, one GRU, attention pooling, dense softmax.
 
     ``mean``/``variance`` (per MFCC coefficient, from the training features)
@@ -61,7 +62,29 @@ def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
     x = AttentionPooling(config.attention_units, name="attention")(x)
     x = layers.Dropout(config.dense_dropout, name="drop_dense")(x)
     out = layers.Dense(n_classes, activation="softmax", name="emotion")(x)
-    return keras.Model(inp, out, name="cnn_gru_attention")
+    return keras.Model(inp, out, name=name)
+
+
+def ensemble_model(members: list[keras.Model]) -> keras.Model:
+    """One model whose scores are the mean of its members' (same input, same labels).
+
+    >>> cfg = ModelConfig(conv_filters=(8, 8), gru_units=8, attention_units=4)
+    >>> ms = [build_model(200, 40, 8, cfg, np.zeros(40), np.ones(40), name=f"member{k}") for k in (1, 2)]
+    >>> x = np.random.default_rng(0).normal(size=(2, 200, 40)).astype("float32")
+    >>> bool(np.allclose(ensemble_model(ms).predict(x, verbose=0), (ms[0](x) + ms[1](x)) / 2, atol=1e-6))
+    True
+    """
+    if len(members) == 1:
+        return members[0]
+    inp = keras.Input(members[0].inputs[0].shape[1:], batch_size=members[0].inputs[0].shape[0], name="mfcc")
+    out = layers.Average(name="mean_scores")([member(inp) for member in members])
+    return keras.Model(inp, out, name="ensemble")
+
+
+def members_of(model: keras.Model) -> list[keras.Model]:
+    """The CNN-GRU-attention models inside ``model``: its members if it is an ensemble, else itself."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return nested or [model]
 
 
 def export_twin(model: keras.Model) -> keras.Model:
@@ -70,12 +93,17 @@ def export_twin(model: keras.Model) -> keras.Model:
     The looped GRU cannot be converted to builtin-op int8 TFLite (TensorFlow
     issues 62281, 75140); the unrolled, batch-1 twin can.
     """
+    def rewrite(cfg: dict) -> None:
+        for layer in cfg["layers"]:
+            if layer["class_name"] == "InputLayer":
+                layer["config"]["batch_shape"] = [1, *layer["config"]["batch_shape"][1:]]
+            elif layer["class_name"] == "GRU":
+                layer["config"]["unroll"] = True
+            elif "layers" in layer.get("config", {}):        # an ensemble's member
+                rewrite(layer["config"])
+
     cfg = copy.deepcopy(model.get_config())
-    for layer in cfg["layers"]:
-        if layer["class_name"] == "InputLayer":
-            layer["config"]["batch_shape"] = [1, *layer["config"]["batch_shape"][1:]]
-        elif layer["class_name"] == "GRU":
-            layer["config"]["unroll"] = True
+    rewrite(cfg)
     twin = keras.Model.from_config(cfg, custom_objects={"AttentionPooling": AttentionPooling})
     twin.set_weights(model.get_weights())
     return twin

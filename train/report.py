@@ -49,23 +49,30 @@ def plot_confusion(matrix: np.ndarray, labels: Sequence[str], path: Path, title:
 
 
 def plot_curves(history: dict, path: Path, best_epoch: int | None = None) -> Path:
-    """Save accuracy and loss per epoch, train vs validation."""
+    """Save accuracy and loss per epoch, train vs validation.
+
+    ``history`` is one Keras history (``{"loss": [...], ...}``) or, for an
+    ensemble, ``{member name: history}``: the members are drawn in turn.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    runs = history if "loss" not in history and history else {"": history}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    epochs = np.arange(1, len(history.get("loss", [])) + 1)
     for ax, key in zip(axes, ("accuracy", "loss")):
-        for prefix, style in (("", "-"), ("val_", "--")):
-            if prefix + key in history:
-                ax.plot(epochs, history[prefix + key], style, label=(prefix or "train_").rstrip("_"))
+        for i, (member, h) in enumerate(runs.items()):
+            epochs = np.arange(1, len(h.get("loss", [])) + 1)
+            for prefix, style in (("", "-"), ("val_", "--")):
+                if prefix + key in h:
+                    label = " ".join(filter(None, (member, (prefix or "train_").rstrip("_"))))
+                    ax.plot(epochs, h[prefix + key], style, color=f"C{i}", label=label)
         if best_epoch:
             ax.axvline(best_epoch, color="grey", lw=0.8, ls=":", label=f"best (epoch {best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

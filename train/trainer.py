@@ -37,6 +37,7 @@ class TrainConfig:
     augment: bool = True
     include_song: bool = True
     max_clips: Optional[int] = None  # a small, stratified subset for smoke runs
+    members: int = 1                 # > 1: an ensemble of this many models, seeds differing, scores averaged
 
 
 @dataclass
@@ -100,6 +101,50 @@ def save_split(split: Split, path: Path, root: Path) -> None:
                                                    "test": rel(split.test)}})
 
 
+def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...], feature_config: FeatureConfig,
+               model_config: ModelConfig, spec_config: SpecAugmentConfig, tc: TrainConfig, resume: bool = False,
+               verbose: int = 2):
+    """Train one CNN-GRU-attention model with checkpoints in ``folder``; return it (best weights) and its
+    :class:`~train.checkpoint.RunCheckpoint`.
+
+    ``data`` is ``(x_train, y_train, x_val, y_val)``. With ``resume``, a model
+    with a checkpoint in ``folder`` continues from it (or is just reloaded if it had finished).
+    """
+    import keras
+
+    from .batches import AugmentedBatches
+    from .checkpoint import RunCheckpoint
+    from .model import build_model, load_model
+
+    x_train, y_train, x_val, y_val = data
+    n_classes = len(feature_config.labels)
+    keras.utils.set_random_seed(seed)
+    ckpt = RunCheckpoint(folder, patience=tc.patience)
+    if resume and ckpt.last_path.exists():
+        ckpt.load_state()
+        model = load_model(ckpt.last_path)
+    else:
+        flat = x_train.reshape(-1, x_train.shape[-1])
+        model = build_model(feature_config.n_frames, feature_config.n_mfcc, n_classes, model_config,
+                            mean=flat.mean(axis=0), variance=flat.var(axis=0), name=name)
+        steps = tc.epochs * -(-len(x_train) // tc.batch_size)
+        schedule = keras.optimizers.schedules.CosineDecay(tc.learning_rate, decay_steps=steps, alpha=0.02)
+        model.compile(optimizer=keras.optimizers.Adam(schedule),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing),
+                      metrics=["accuracy"])
+    if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
+        batches = AugmentedBatches(x_train, y_train, n_classes, tc.batch_size,
+                                   fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
+                                   config=spec_config, seed=seed + ckpt.epoch, n_mels=feature_config.n_mels)
+        # No validation part (val_fraction 0 / no val actors): train all epochs, keep the last.
+        validation = (x_val, keras.utils.to_categorical(y_val, n_classes)) if len(x_val) else None
+        model.fit(batches, validation_data=validation,
+                  epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose, callbacks=[ckpt])
+    elif ckpt.best_path.exists():
+        model.load_weights(ckpt.best_path)
+    return model, ckpt
+
+
 def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: Optional[FeatureConfig] = None,
               train_config: Optional[TrainConfig] = None, model_config: Optional[ModelConfig] = None,
               augment_config: Optional[AugmentConfig] = None,
@@ -130,6 +175,8 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
     augment_config = augment_config or AugmentConfig(seed=tc.seed)
     spec_config = spec_config or SpecAugmentConfig()
     root = Path(data_root) if data_root else default_root()
+    if tc.members < 1:
+        raise ValueError(f"members must be at least 1, got {tc.members}")
 
     clips = scan(root, include_song=tc.include_song)
     if tc.max_clips:
@@ -152,38 +199,28 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
     if min(len(x_train), len(x_test)) == 0:
         raise DatasetError("the training or test part is empty after feature extraction; add clips or change the split")
 
-    import keras  # imported only now: user errors above are reported without loading TensorFlow
+    # TensorFlow is imported only now: user errors above are reported without loading it.
+    from .model import ensemble_model, save_for_inference
 
-    from .batches import AugmentedBatches
-    from .checkpoint import RunCheckpoint
-    from .model import build_model, load_model, save_for_inference
-
-    keras.utils.set_random_seed(tc.seed)
     n_classes = len(feature_config.labels)
-    ckpt = RunCheckpoint(out_dir / "checkpoint", patience=tc.patience)
-    if resume and ckpt.last_path.exists():
-        ckpt.load_state()
-        model = load_model(ckpt.last_path)
-    else:
-        flat = x_train.reshape(-1, x_train.shape[-1])
-        model = build_model(feature_config.n_frames, feature_config.n_mfcc, n_classes, model_config,
-                            mean=flat.mean(axis=0), variance=flat.var(axis=0))
-        steps = tc.epochs * -(-len(x_train) // tc.batch_size)
-        schedule = keras.optimizers.schedules.CosineDecay(tc.learning_rate, decay_steps=steps, alpha=0.02)
-        model.compile(optimizer=keras.optimizers.Adam(schedule),
-                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing),
-                      metrics=["accuracy"])
-    if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
-        batches = AugmentedBatches(x_train, y_train, n_classes, tc.batch_size,
-                                   fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
-                                   config=spec_config, seed=tc.seed + ckpt.epoch, n_mels=feature_config.n_mels)
-        # No validation part (val_fraction 0 / no val actors): train all epochs, keep the last.
-        validation = (x_val, keras.utils.to_categorical(y_val, n_classes)) if len(x_val) else None
-        model.fit(batches, validation_data=validation,
-                  epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose, callbacks=[ckpt])
-    elif ckpt.best_path.exists():
-        model.load_weights(ckpt.best_path)
+    data = (x_train, y_train, x_val, y_val)
+    members, checkpoints = [], []
+    for k in range(tc.members):
+        folder = out_dir / "checkpoint" / (f"member{k + 1}" if tc.members > 1 else "")
+        name = f"member{k + 1}" if tc.members > 1 else "cnn_gru_attention"
+        member, ckpt = fit_member(folder, tc.seed + 1000 * k, name, data, feature_config,
+                                  model_config, spec_config, tc, resume=resume, verbose=verbose)
+        members.append(member)
+        checkpoints.append(ckpt)
+    model = ensemble_model(members)
     save_for_inference(model, out_dir / "model.keras")
+    member_results = []
+    if tc.members > 1:
+        for k, (member, c) in enumerate(zip(members, checkpoints)):
+            accuracy = float(np.mean(member.predict(x_test, batch_size=64, verbose=0).argmax(1) == y_test))
+            member_results.append({"seed": tc.seed + 1000 * k, "epochs_run": c.epoch, "best_epoch": c.best_epoch,
+                                   "test_accuracy": accuracy})
+    ckpt = checkpoints[0]   # RunResult's epochs are the first member's; every member's are in extra["members"]
 
     probs = model.predict(x_test, batch_size=64, verbose=0)
     y_pred = probs.argmax(axis=1)
@@ -192,14 +229,19 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
     write_json(out_dir / "report.json", rep)
     plot_confusion(confusion(y_test, y_pred, n_classes), feature_config.labels, out_dir / "confusion_matrix.png",
                    f"{tc.protocol} protocol, test accuracy {rep['accuracy']:.3f}")
-    write_json(out_dir / "history.json", ckpt.history)
-    plot_curves(ckpt.history, out_dir / "curves.png", ckpt.best_epoch)
+    if tc.members == 1:
+        write_json(out_dir / "history.json", ckpt.history)
+        plot_curves(ckpt.history, out_dir / "curves.png", ckpt.best_epoch)
+    else:
+        histories = {f"member{k + 1}": c.history for k, c in enumerate(checkpoints)}
+        write_json(out_dir / "history.json", histories)
+        plot_curves(histories, out_dir / "curves.png")
     seconds = time.perf_counter() - t0
     result = RunResult(out_dir, float(rep["accuracy"]), float(rep["macro avg"]["f1-score"]),
                        {k: round(float(rep[k]["f1-score"]), 4) for k in feature_config.labels},
                        ckpt.epoch, ckpt.best_epoch, seconds,
                        {"n_train": len(x_train), "n_val": len(x_val), "n_test": len(x_test),
                         "skipped_clips": feats.skipped, "features_computed": feats.computed,
-                        "params": model.count_params()})
+                        "params": model.count_params(), **({"members": member_results} if member_results else {})})
     write_json(out_dir / "metrics.json", {k: v for k, v in asdict(result).items() if k != "run_dir"})
     return result
