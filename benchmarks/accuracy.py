@@ -54,9 +54,15 @@ def evaluate(run_dir: Path, models_dir: Path, data_root: Path, limit: Optional[i
 
 
 def converted_models(run_dir: Path, out_dir: Path, data_root: Path, cache_root=None) -> Path:
-    """``out_dir`` holding the run's float32/int8 files, converted (and verified) if missing."""
-    if not (out_dir / "model_int8.tflite").is_file():
+    """``out_dir`` holding the run's float32/int8 files, converted (and verified) if missing or made
+    from another ``model.keras`` (its SHA-256 is kept in ``out_dir/source.sha256``)."""
+    import hashlib
+
+    source = hashlib.sha256((run_dir / "model.keras").read_bytes()).hexdigest()
+    stamp = out_dir / "source.sha256"
+    if not (out_dir / "model_int8.tflite").is_file() or not stamp.is_file() or stamp.read_text() != source:
         from convert.converter import convert_run
 
         convert_run(run_dir, out_dir, data_root=data_root, cache_root=cache_root, log=lambda *a: None)
+        stamp.write_text(source)
     return out_dir

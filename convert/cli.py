@@ -18,7 +18,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default RUN_DIR/tflite)")
     p.add_argument("--variants", default="float32,int8",
                    help="comma-separated: float32, int8, and optionally float16, dynamic")
-    p.add_argument("--representative", type=int, default=300, help="training clips used to calibrate int8")
+    p.add_argument("--representative", type=int, default=None, metavar="N",
+                   help="calibrate int8 on N training clips (default: all of them; 300 of the shipped run's 952 "
+                        "cost the int8 ensemble 1.1 points of accuracy, all of them none)")
     p.add_argument("--data", type=Path, default=None, help="RAVDESS folder if it moved since training")
     return p
 

@@ -26,7 +26,10 @@ def _features(files: Sequence[str], root: Path, config: FeatureConfig, cache_roo
     return feats.x, feats.y
 
 
-def _pick(files: Sequence[str], n: int, seed: int = 0) -> list[str]:
+def _pick(files: Sequence[str], n: Optional[int], seed: int = 0) -> list[str]:
+    """``n`` of ``files`` at random, in their order; all of them for ``None``."""
+    if n is None or n >= len(files):
+        return list(files)
     rng = np.random.default_rng(seed)
     return [files[i] for i in sorted(rng.permutation(len(files))[:n])]
 
@@ -44,16 +47,18 @@ def quantisation(path: Path) -> dict:
 
 
 def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float32", "int8"),
-                n_representative: int = 300, data_root: Optional[Path] = None, cache_root=None,
+                n_representative: Optional[int] = None, data_root: Optional[Path] = None, cache_root=None,
                 min_agreement: float = MIN_INT8_AGREEMENT, log=print) -> dict:
     """Convert the model of ``run_dir`` into ``out_dir``; return the sidecar dictionary.
+
+    int8 is calibrated on ``n_representative`` clean training clips (``None``: all of them).
 
     Raises :class:`convert.tflite.ConversionError` if the export graph departs
     from the Keras model, a file has non-builtin ops (or float tensors in
     int8), or int8 agrees with Keras on fewer than ``min_agreement`` of the
     test clips.
     """
-    from train.model import load_model
+    from train.model import load_model, members_of
 
     from .export import build_export_function, input_normalisation
     from .tflite import VARIANTS, ConversionError, audit, convert, op_listing
@@ -104,7 +109,8 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     log(report)
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     sidecar = {
-        "format": 1, "model": "cnn_gru_attention", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "format": 1, "model": "cnn_gru_attention", "members": len(members_of(model)),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "labels": list(config.labels), "feature_config": config.to_dict(),
         "input_normalisation": {"description": "model input = (mfcc - mean) / std, per coefficient, in float",
                                 "mean": mean.tolist(), "std": std.tolist()},

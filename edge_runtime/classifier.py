@@ -80,8 +80,14 @@ class EmotionClassifier:
         return features(audio, self.config)
 
     def scores(self, mfcc: np.ndarray) -> np.ndarray:
-        """Class probabilities for one MFCC window (before normalisation), in label order."""
-        return run_model(self.interpreter, self.card.normalise(mfcc))
+        """Class probabilities for one MFCC window (before normalisation), in label order, summing to 1.
+
+        An int8 model's dequantised outputs sum to 1 only up to its output step
+        (1/256 per class), so they are rescaled; the ranking is unchanged.
+        """
+        scores = np.maximum(run_model(self.interpreter, self.card.normalise(mfcc)), 0.0)
+        total = float(scores.sum())
+        return scores / total if total > 0 else np.full_like(scores, 1.0 / len(scores))
 
     def predict_features(self, mfcc: np.ndarray) -> Prediction:
         """:class:`Prediction` for one MFCC window from :meth:`features`."""

@@ -44,8 +44,8 @@ def cache_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("feature-cache")
 
 
-#: A smoke training run: a stratified 64-clip subset, 3 epochs.
-SMOKE = dict(max_clips=64, epochs=3, patience=10, batch_size=16)
+#: A smoke training run: a stratified 64-clip subset, 3 epochs, one model.
+SMOKE = dict(max_clips=64, epochs=3, patience=10, batch_size=16, members=1)
 
 
 @pytest.fixture(scope="session")

@@ -50,8 +50,9 @@ def test_saved_model_matches_export_twin_on_real_features(smoke_run, cache_root)
         assert np.isclose(a.sum(), 1.0, atol=1e-5)
 
 
-def test_resume_continues_from_the_last_epoch(tmp_path, data_root, cache_root):
-    cfg = TrainConfig(**{**SMOKE, "epochs": 2})
+@pytest.mark.parametrize("members", [1, 2])
+def test_resume_continues_from_the_last_epoch(members, tmp_path, data_root, cache_root):
+    cfg = TrainConfig(**{**SMOKE, "epochs": 2, "members": members})
     first = train_run(tmp_path, data_root, train_config=cfg, cache_root=cache_root, workers=2, verbose=0)
     assert first.epochs_run == 2
     # Pretend the run was meant to be longer and was interrupted: raise the epoch budget on disk.
@@ -60,7 +61,11 @@ def test_resume_continues_from_the_last_epoch(tmp_path, data_root, cache_root):
     (tmp_path / "run_config.json").write_text(json.dumps(run_config))
     resumed = train_run(tmp_path, resume=True, cache_root=cache_root, workers=2, verbose=0)
     assert resumed.epochs_run == 3 and resumed.extra["features_computed"] == 0
-    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 3
+    history = json.loads((tmp_path / "history.json").read_text())
+    histories = [history] if members == 1 else [history[f"member{k}"] for k in range(1, members + 1)]
+    assert [len(h["loss"]) for h in histories] == [3] * members
+    if members > 1:
+        assert [m["epochs_run"] for m in resumed.extra["members"]] == [3] * members
 
 
 def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root):
@@ -110,6 +115,10 @@ def test_mel_masks_lower_whole_mel_bands_and_nothing_else():
 
 
 def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
+    import zipfile
+
+    import h5py
+
     from train.model import load_model, members_of
 
     out = tmp_path / "run"
@@ -124,6 +133,10 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
     members = json.loads((out / "metrics.json").read_text())["extra"]["members"]
     assert [m["seed"] for m in members] == [42, 1042]
+    with zipfile.ZipFile(out / "model.keras") as archive, archive.open("model.weights.h5") as f:
+        names = []
+        h5py.File(f, "r").visit(names.append)
+    assert names and not any("optimizer" in n for n in names)   # weights only, as for one model
     model = load_model(out / "model.keras")
     first, second = members_of(model)
     assert not np.allclose(first.get_layer("gru").get_weights()[0], second.get_layer("gru").get_weights()[0])

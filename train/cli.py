@@ -38,8 +38,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--patience", type=int, default=25, help="early-stopping patience in epochs")
-    p.add_argument("--members", type=int, default=1, metavar="N",
-                   help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores")
+    p.add_argument("--members", type=int, default=3, metavar="N",
+                   help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
+                        "(1 = one model; an ensemble of 3 is about 5 points better on unseen speakers)")
     p.add_argument("--no-augment", action="store_true", help="train on clean clips only (no 4x augmentation)")
     p.add_argument("--mel-masks", type=int, default=None, metavar="N",
                    help="SpecAugment mel-band masks per training example (0 = off; default: the SpecAugmentConfig "

@@ -115,7 +115,14 @@ def load_model(path) -> keras.Model:
 
 
 def save_for_inference(model: keras.Model, path) -> None:
-    """Save architecture and weights only (no optimizer state: about a third of the size)."""
-    clean = keras.Model.from_config(model.get_config(), custom_objects={"AttentionPooling": AttentionPooling})
-    clean.set_weights(model.get_weights())
-    clean.save(path)
+    """Save architecture and weights only (no optimizer state: about a third of the size).
+
+    An ensemble's members are rebuilt one by one: a trained member nested as it
+    is would still carry its optimizer's slots into the file.
+    """
+    clean = []
+    for member in members_of(model):
+        copy_ = keras.Model.from_config(member.get_config(), custom_objects={"AttentionPooling": AttentionPooling})
+        copy_.set_weights(member.get_weights())
+        clean.append(copy_)
+    ensemble_model(clean).save(path)

@@ -37,7 +37,7 @@ class TrainConfig:
     augment: bool = True
     include_song: bool = True
     max_clips: Optional[int] = None  # a small, stratified subset for smoke runs
-    members: int = 1                 # > 1: an ensemble of this many models, seeds differing, scores averaged
+    members: int = 3                 # an ensemble of this many models, seeds differing, scores averaged
 
 
 @dataclass
@@ -164,7 +164,8 @@ def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: O
         saved = json.loads((out_dir / "run_config.json").read_text())
         feature_config = FeatureConfig.from_dict(saved["features"])
         tc = saved["train"]
-        train_config = TrainConfig(**{**tc, "test_actors": tuple(tc["test_actors"]), "val_actors": tuple(tc["val_actors"])})
+        train_config = TrainConfig(**{"members": 1, **tc, "test_actors": tuple(tc["test_actors"]),
+                                      "val_actors": tuple(tc["val_actors"])})   # runs from before ensembles had one
         model_config = ModelConfig.from_dict(saved["model"])
         augment_config = AugmentConfig(**saved["augment"])
         spec_config = SpecAugmentConfig(**saved["spec_augment"])
