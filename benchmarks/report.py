@@ -45,6 +45,14 @@ def _plot_accuracy(accuracy: dict, path: Path) -> Path:
     return _grouped_bars(path, names, series, "test accuracy", figsize=(7, 4), tick_fontsize=10, ylim=(0, 1))
 
 
+def _plot_robustness(robustness: dict, path: Path) -> Path:
+    names = list(next(iter(robustness.values()))["rows"])
+    series = {f"{split} split ({r['n_clips']} clips)": [r["rows"][n]["accuracy"] for n in names]
+              for split, r in robustness.items()}
+    return _grouped_bars(path, [n.replace(" ", "\n", 1) for n in names], series, "int8 accuracy",
+                         "Accuracy under simulated microphones and rooms", ylim=(0, 1))
+
+
 def write_report(results: dict, out: Path) -> Path:
     """Write ``results.json``, the plots and ``REPORT.md`` into ``out``; return the report's path."""
     import numpy as np
@@ -80,11 +88,16 @@ def write_report(results: dict, out: Path) -> Path:
         lines.append(f"| {split} | " + " | ".join(f"{f1[k]:.2f}" for k in res["labels"]) + " |")
     if "robustness" in results:
         rb = results["robustness"]
-        lines += ["", f"## Robustness: shipped int8 model, seed test split ({rb['n_clips']} clips), simulated "
-                  "microphones and rooms (benchmarks/robustness.py)", "",
-                  "| condition | imitates | accuracy | drop (pp) |", "|---|---|---|---|"]
-        lines += [f"| {name} | {r['imitates']} | {r['accuracy']:.3f} | {r['drop_pp']:+.1f} |"
-                  for name, r in rb["rows"].items()]
+        _plot_robustness(rb, out / "robustness.png")
+        splits = " | ".join(f"{split} split ({r['n_clips']} clips): accuracy | drop (pp)" for split, r in rb.items())
+        lines += ["", "## Robustness: int8 models under simulated microphones and rooms (benchmarks/robustness.py)",
+                  "", "The shipped model on the seed split; the speaker-independent run's model on its unseen actors.",
+                  "", f"| condition | imitates | {splits} |", "|---|---|" + "---|---|" * len(rb)]
+        for name, first in next(iter(rb.values()))["rows"].items():
+            cells = " | ".join(f"{r['rows'][name]['accuracy']:.3f} | {r['rows'][name]['drop_pp']:+.1f}"
+                               for r in rb.values())
+            lines.append(f"| {name} | {first['imitates']} | {cells} |")
+        lines += ["", "![robustness](robustness.png)"]
     lines += ["", "## Size on disk", "", "| model | KB | ratio to float32 |", "|---|---|---|"]
     sizes = results["sizes_kb"]
     for name, kb in sizes.items():

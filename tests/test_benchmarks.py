@@ -16,7 +16,7 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     for heading in ("## Accuracy", "## Robustness", "## Size on disk", "## Latency", "## End to end", "## Edge MFCC vs librosa",
                     "## Peak memory"):
         assert heading in report
-    for png in ("latency.png", "accuracy.png", "confusion_seed_float32.png", "confusion_seed_int8.png"):
+    for png in ("latency.png", "accuracy.png", "robustness.png", "confusion_seed_float32.png", "confusion_seed_int8.png"):
         assert (tmp_path / png).stat().st_size > 10_000
     rows = results["accuracy"]["seed"]["rows"]
     assert set(rows) == {"keras float32", "tflite float32", "tflite int8"}
@@ -25,7 +25,7 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     assert len(cells) == 12 and all(r["median_ms"] > 0 and r["p95_ms"] >= r["median_ms"] for r in results["latency"])
     assert results["sizes_kb"]["int8"] <= results["sizes_kb"]["float32"] / 3
     assert results["mfcc"]["max_abs_diff"] < 0.01
-    robust = results["robustness"]["rows"]
+    robust = results["robustness"]["seed"]["rows"]
     assert robust["clean"]["accuracy"] == rows["tflite int8"]["accuracy"]   # same clips, same model
     assert set(robust) >= {"telephone", "noise 20 dB", "room"} and all(0 <= r["accuracy"] <= 1 for r in robust.values())
     assert set(results["end_to_end"]["stages_ms"]) == {"decode", "resample", "mfcc", "inference"}

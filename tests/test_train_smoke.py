@@ -82,6 +82,7 @@ def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root
     (["--resume", "/nonexistent/run"], "nothing to resume"),
     (["--protocol", "speaker", "--test-actors", "23,24"], "no clips"),
     (["--members", "0"], "members must be at least 1"),
+    (["--mic-eq", "1.5"], "eq_prob is a share of examples"),
 ])
 def test_cli_user_errors_are_one_line(args, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(tmp_path / "r"), *args],
@@ -99,7 +100,7 @@ def test_mel_masks_lower_whole_mel_bands_and_nothing_else():
     rng = np.random.default_rng(0)
     dct = dct_matrix(40, 64).astype(np.float32)
     x = (rng.standard_normal((4, 200, 64)) * 10).astype(np.float32) @ dct.T   # MFCCs of random log-mel
-    batches = AugmentedBatches(x, np.arange(4), 8, 4, fill=x.reshape(-1, 40).mean(0), n_mels=64,
+    batches = AugmentedBatches(x, np.arange(4), 8, 4, fill=x.reshape(-1, 40).mean(0),
                                config=SpecAugmentConfig(mel_masks=1, max_mel_mask=10))
     log_mel = x[0] @ dct                       # the log-mel part the MFCCs keep
     after = batches._mask_mel_bands(x[0].copy())
@@ -123,12 +124,13 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
 
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
-                           "--mel-masks", "1", "--members", "2", "--cache-dir", str(cache_root), "--workers", "2",
+                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2", "--cache-dir", str(cache_root), "--workers", "2",
                            "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout and "member 2" in proc.stdout and "Traceback" not in proc.stderr
     run_config = json.loads((out / "run_config.json").read_text())
     assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
+    assert run_config["spec_augment"]["eq_prob"] == 0.5 and run_config["spec_augment"]["reverb_prob"] == 0.25
     assert run_config["train"]["members"] == 2
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
     members = json.loads((out / "metrics.json").read_text())["extra"]["members"]

@@ -12,6 +12,8 @@ on cepstral coefficients: the MFCCs are projected back to log-mel bands with
 the transposed orthonormal DCT, ``w`` adjacent bands are lowered to the frame's
 quietest band, and the result is projected forward again (half of the masks
 start at the lowest or highest band, like a microphone with a narrower band).
+Random microphones (``eq_prob``) and rooms (``reverb_prob``) work in the same
+log-mel domain, see :mod:`train.channel`.
 """
 from __future__ import annotations
 
@@ -21,21 +23,27 @@ import numpy as np
 
 import keras
 
+from edge_runtime.config import FeatureConfig
 from edge_runtime.features import dct_matrix
 
+from .channel import apply_gain, band_centres, random_eq_db, reverberate
 from .hparams import SpecAugmentConfig
+
 
 class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled, augmented ``(x, one_hot_y)`` batches for ``model.fit``."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int,
-                 fill: np.ndarray, config: SpecAugmentConfig, seed: int = 0, n_mels: int = 64):
+                 fill: np.ndarray, config: SpecAugmentConfig, seed: int = 0,
+                 feature_config: FeatureConfig = FeatureConfig()):
         super().__init__()
         self.x, self.y = x, keras.utils.to_categorical(y, n_classes).astype(np.float32)
         self.batch_size, self.fill, self.config = batch_size, fill.astype(np.float32), config
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(x))
-        self.dct = dct_matrix(x.shape[-1], n_mels).astype(np.float32)   # (n_mfcc, n_mels), orthonormal rows
+        self.features = feature_config
+        self.dct = dct_matrix(x.shape[-1], feature_config.n_mels).astype(np.float32)   # (n_mfcc, n_mels), orthonormal
+        self.band_hz = band_centres(feature_config)
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
@@ -49,6 +57,8 @@ class AugmentedBatches(keras.utils.PyDataset):
         c, rng = self.config, self.rng
         n, frames, coefs = x.shape
         for i in range(n):
+            if c.eq_prob or c.reverb_prob:
+                x[i] = self._channel(x[i])
             if c.mel_masks:
                 x[i] = self._mask_mel_bands(x[i])
             if c.max_shift:
@@ -68,6 +78,19 @@ class AugmentedBatches(keras.utils.PyDataset):
             x = lam[:, :, None] * x + (1 - lam[:, :, None]) * x[perm]
             y = lam * y + (1 - lam) * y[perm]
         return x, y
+
+    def _channel(self, m: np.ndarray) -> np.ndarray:
+        """One MFCC matrix heard, perhaps, through a random microphone and in a random room."""
+        c, rng, fc = self.config, self.rng, self.features
+        eq, room = rng.random() < c.eq_prob, rng.random() < c.reverb_prob
+        if not (eq or room):
+            return m
+        log_mel = (m @ self.dct).astype(np.float64)
+        if room:
+            log_mel = reverberate(log_mel, rng, fc.sample_rate / fc.hop_length, top_db=fc.top_db)
+        if eq:
+            log_mel = apply_gain(log_mel, random_eq_db(self.band_hz, rng), top_db=fc.top_db)
+        return (log_mel @ self.dct.T).astype(np.float32)
 
     def _mask_mel_bands(self, m: np.ndarray) -> np.ndarray:
         """One MFCC matrix with ``mel_masks`` bands of its log-mel spectrum lowered to each frame's floor."""

@@ -45,6 +45,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mel-masks", type=int, default=None, metavar="N",
                    help="SpecAugment mel-band masks per training example (0 = off; default: the SpecAugmentConfig "
                         "default)")
+    p.add_argument("--mic-eq", type=float, default=None, metavar="P",
+                   help="share of training examples heard through a random microphone: tilt, band limits, a "
+                        "resonance (0 = off; default: the SpecAugmentConfig default)")
+    p.add_argument("--reverb", type=float, default=None, metavar="P",
+                   help="share of training examples put in a random room, RT60 0.2-0.9 s (0 = off; default: the "
+                        "SpecAugmentConfig default)")
     p.add_argument("--speech-only", action="store_true", help="ignore song clips (03-02-*) if present")
     p.add_argument("--max-clips", type=int, default=None, help="use a stratified subset (smoke runs)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
@@ -71,8 +77,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          val_actors=args.val_actors, val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips,
                          members=args.members)
-    spec = SpecAugmentConfig() if args.mel_masks is None else SpecAugmentConfig(mel_masks=args.mel_masks)
+    chosen = {"mel_masks": args.mel_masks, "eq_prob": args.mic_eq, "reverb_prob": args.reverb}
     try:
+        spec = SpecAugmentConfig(**{k: v for k, v in chosen.items() if v is not None})
         result = train_run(out, args.data, train_config=config, spec_config=spec, resume=args.resume is not None,
                            workers=args.workers, cache_root=args.cache_dir, verbose=0 if args.quiet else 2)
     except (DatasetError, AudioReadError, ValueError) as err:

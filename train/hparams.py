@@ -42,3 +42,10 @@ class SpecAugmentConfig:
     mixup_alpha: float = 0.0   # 0 = no mixup
     mel_masks: int = 0         # SpecAugment frequency masks in the mel domain (see train.batches)
     max_mel_mask: int = 10     # mel bands per mask
+    eq_prob: float = 0.0       # share of examples heard through a random microphone (train.channel)
+    reverb_prob: float = 0.0   # share of examples put in a random room (train.channel)
+
+    def __post_init__(self) -> None:
+        for name in ("eq_prob", "reverb_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a share of examples, from 0 to 1; got {getattr(self, name)}")

@@ -135,7 +135,7 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
     if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
         batches = AugmentedBatches(x_train, y_train, n_classes, tc.batch_size,
                                    fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
-                                   config=spec_config, seed=seed + ckpt.epoch, n_mels=feature_config.n_mels)
+                                   config=spec_config, seed=seed + ckpt.epoch, feature_config=feature_config)
         # No validation part (val_fraction 0 / no val actors): train all epochs, keep the last.
         validation = (x_val, keras.utils.to_categorical(y_val, n_classes)) if len(x_val) else None
         model.fit(batches, validation_data=validation,
