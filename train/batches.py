@@ -41,7 +41,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.batch_size, self.fill, self.config = batch_size, fill.astype(np.float32), config
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(x))
-        self.features = feature_config
+        self.feature_config = feature_config
         self.dct = dct_matrix(x.shape[-1], feature_config.n_mels).astype(np.float32)   # (n_mfcc, n_mels), orthonormal
         self.band_hz = band_centres(feature_config)
 
@@ -81,7 +81,7 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     def _channel(self, m: np.ndarray) -> np.ndarray:
         """One MFCC matrix heard, perhaps, through a random microphone and in a random room."""
-        c, rng, fc = self.config, self.rng, self.features
+        c, rng, fc = self.config, self.rng, self.feature_config
         eq, room = rng.random() < c.eq_prob, rng.random() < c.reverb_prob
         if not (eq or room):
             return m
