@@ -37,6 +37,16 @@ def mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return np.where(mel >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(_LOGSTEP * (mel - _MIN_LOG_MEL)), _F_SP * mel)
 
 
+def mel_frequencies(n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """``n_mels`` + 2 frequencies in Hz evenly spaced on the Slaney mel scale from ``fmin`` to ``fmax``: the
+    edges of the triangular filters, each filter peaking at its middle one (as librosa's ``mel_frequencies``).
+
+    >>> mel_frequencies(64, 0.0, 8000.0)[[0, 1, -2, -1]].round()
+    array([   0.,   46., 7626., 8000.])
+    """
+    return mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+
+
 @lru_cache(maxsize=8)
 def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     """Slaney-normalised triangular filters, shape ``(n_mels, 1 + n_fft // 2)``, float32 like librosa.
@@ -45,7 +55,7 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -
     (64, 257)
     """
     fft_freqs = np.linspace(0, sr / 2, 1 + n_fft // 2)
-    mel_freqs = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    mel_freqs = mel_frequencies(n_mels, fmin, fmax)
     widths = np.diff(mel_freqs)
     ramps = mel_freqs[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / widths[:-1, None]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_runtime.config import FeatureConfig
-from edge_runtime.features import hz_to_mel, mel_to_hz
+from edge_runtime.features import mel_frequencies
 
 
 def band_centres(config: FeatureConfig) -> np.ndarray:
@@ -31,8 +31,7 @@ def band_centres(config: FeatureConfig) -> np.ndarray:
     >>> band_centres(FeatureConfig()).round()[[0, -1]]
     array([  46., 7626.])
     """
-    edges = mel_to_hz(np.linspace(hz_to_mel(config.fmin), hz_to_mel(config.fmax), config.n_mels + 2))
-    return edges[1:-1]
+    return mel_frequencies(config.n_mels, config.fmin, config.fmax)[1:-1]
 
 
 def random_eq_db(freqs: np.ndarray, rng: np.random.Generator, max_tilt_db_per_octave: float = 3.0,
