@@ -14,6 +14,6 @@ def tflite_runtime_python(folder: Path = TFLITE_RUNTIME_VENV) -> Path:
     python = folder / "bin" / "python"
     if not python.exists():
         venv.create(folder, with_pip=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "tflite-runtime==2.14.*", "numpy<2"],
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "tflite-runtime==2.14.*", "numpy<2", "soxr>=0.3"],
                        check=True, timeout=600)
     return python

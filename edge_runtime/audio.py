@@ -5,20 +5,25 @@ and resample identically (see :mod:`edge_runtime.resample`).
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
 
-from .preprocess import to_mono
-from .resample import resample
+from .preprocess import SILENCE_PEAK, to_mono
+from .resample import SampleRateError, check_rate, resample
 
 #: File name endings :func:`find_audio` collects from folders.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 
 
 class AudioFileError(Exception):
-    """A file could not be used: missing, empty, corrupt, not audio, too long or not finite."""
+    """A file could not be used: missing, empty, corrupt, not audio, too long, not finite or at an unusable rate."""
+
+
+class TruncatedAudioWarning(UserWarning):
+    """A file holds fewer samples than its header says (a cut-off download or recording)."""
 
 
 def _first_line(err: BaseException) -> str:
@@ -39,7 +44,43 @@ def audio_info(path: Union[str, Path]) -> tuple[int, int, int]:
         info = sf.info(str(path))
     except Exception as err:  # LibsndfileError, RuntimeError, TypeError, ...
         raise AudioFileError(f"{path}: cannot read audio ({_first_line(err)})") from None
-    return int(info.samplerate), int(info.frames), int(info.channels)
+    try:
+        sr = check_rate(info.samplerate)
+    except SampleRateError as err:
+        raise AudioFileError(f"{path}: {err}") from None
+    return sr, int(info.frames), int(info.channels)
+
+
+def wav_shortfall(path: Union[str, Path]) -> int:
+    """Frames a WAV file's ``data`` chunk header promises beyond what the file holds (0 if none or not WAV).
+
+    libsndfile silently reads what is there, so a cut-off recording would go
+    unnoticed; this reads the RIFF chunk headers only.
+    """
+    import struct
+
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        block_align = 0
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return 0
+            cid, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = f.read(length)
+                block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else 0
+                f.seek(length % 2, 1)
+            elif cid == b"data":
+                if not block_align or length in (0, 0xFFFFFFFF):   # 0 / -1: written by a live recorder
+                    return 0
+                return max(0, (length - (size - f.tell())) // block_align)
+            else:
+                f.seek(length + length % 2, 1)
 
 
 def read_audio(path: Union[str, Path], max_seconds: Optional[float] = None) -> tuple[np.ndarray, int]:
@@ -56,14 +97,21 @@ def read_audio(path: Union[str, Path], max_seconds: Optional[float] = None) -> t
     if max_seconds is not None and frames > max_seconds * sr:
         raise AudioFileError(f"{path}: {frames / sr:.1f} s long, more than the {max_seconds:g} s limit")
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=False)
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as err:
         raise AudioFileError(f"{path}: cannot decode audio ({_first_line(err)})") from None
     if data.size == 0:
         raise AudioFileError(f"{path}: file holds no samples")
-    mono = to_mono(data)
-    if not np.all(np.isfinite(mono)):
+    if not np.all(np.isfinite(data)):
         raise AudioFileError(f"{path}: audio holds NaN or infinite samples")
+    missing = max(frames - len(data), wav_shortfall(path))
+    if missing > 0:
+        warnings.warn(f"{path}: the header promises {(len(data) + missing) / sr:.2f} s but the file holds "
+                      f"{len(data) / sr:.2f} s (cut off?)", TruncatedAudioWarning, stacklevel=2)
+    mono = to_mono(data)
+    if data.shape[1] > 1 and np.max(np.abs(mono)) < SILENCE_PEAK <= np.max(np.abs(data)):
+        raise AudioFileError(f"{path}: its {data.shape[1]} channels cancel out when mixed to mono (one is the "
+                             f"other upside down, opposite phase); fix the wiring or keep one channel")
     return mono, int(sr)
 
 

@@ -1,6 +1,7 @@
 """``EmotionClassifier``: raw audio in, one of the 8 emotions out, on numpy and a TFLite interpreter."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
@@ -33,6 +34,9 @@ class Prediction:
 
 class EmotionClassifier:
     """Classify speech into the 8 RAVDESS emotions.
+
+    One instance may be shared by threads (a web server's sessions): every
+    method is safe to call concurrently and gives the answer a serial call would.
 
     ``model`` is ``None`` (the bundled int8 model), ``"int8"`` or ``"float32"``
     (the bundled files) or the path of a ``.tflite`` file with its
@@ -67,6 +71,10 @@ class EmotionClassifier:
         if n_out != len(self.labels):
             raise ModelError(f"{self.card.path}: {n_out} outputs for {len(self.labels)} labels")
         self.backend = self.interpreter.backend
+        # One TFLite interpreter holds one set of tensors: concurrent calls would overwrite each other's
+        # input or output (or raise "There is at least 1 reference to internal data"). Inference is
+        # serialised; the MFCC before it runs in parallel (its workspace is per thread).
+        self._lock = threading.Lock()
 
     @property
     def model_path(self) -> Path:
@@ -85,7 +93,9 @@ class EmotionClassifier:
         An int8 model's dequantised outputs sum to 1 only up to its output step
         (1/256 per class), so they are rescaled; the ranking is unchanged.
         """
-        scores = np.maximum(run_model(self.interpreter, self.card.normalise(mfcc)), 0.0)
+        x = self.card.normalise(mfcc)
+        with self._lock:
+            scores = np.maximum(run_model(self.interpreter, x), 0.0)
         total = float(scores.sum())
         return scores / total if total > 0 else np.full_like(scores, 1.0 / len(scores))
 

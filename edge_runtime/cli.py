@@ -11,12 +11,13 @@ import contextlib
 import json
 import sys
 import time
+import warnings
 from typing import Optional, Sequence
 
 from . import __version__
-from .audio import AudioFileError, audio_info, find_audio
+from .audio import AudioFileError, TruncatedAudioWarning, audio_info, find_audio
 from .classifier import MAX_FILE_SECONDS, EmotionClassifier
-from .interpreter import InterpreterUnavailable
+from .interpreter import MAX_THREADS, InterpreterUnavailable
 from .model_card import ModelError
 from .preprocess import SilentAudioError
 from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
@@ -43,6 +44,23 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _number(kind, low: float, high: float, what: str):
+    """An argparse type: ``kind`` (int or float) within [low, high], else a one-line usage error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not low <= value <= high:   # also refuses nan and inf
+            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}, got {text}")
+        return value
+    return parse
+
+
+#: Seconds between windows: below, a run never ends; above, the stream says nothing for too long.
+HOP_RANGE = (0.05, 10.0)
+
+
 def _classifier(args) -> EmotionClassifier:
     return EmotionClassifier(args.model, num_threads=args.threads, backend=args.backend)
 
@@ -66,7 +84,11 @@ def cmd_classify(args) -> int:
     for path in paths:
         t0 = time.perf_counter()
         try:
-            pred = clf.predict_file(path, max_seconds=args.max_seconds)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TruncatedAudioWarning)
+                pred = clf.predict_file(path, max_seconds=args.max_seconds)
+            for w in caught:
+                _warn(str(w.message))
             sr, _, _ = audio_info(path)
             if sr < clf.config.sample_rate:
                 _warn(f"{path}: {sr} Hz audio has nothing above {sr // 2} Hz; the model expects "
@@ -171,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default=None,
                         help="'int8' (default), 'float32', or a .tflite path with its model.json beside it")
-    common.add_argument("--threads", type=int, default=None, help="interpreter threads (default: runtime's)")
+    common.add_argument("--threads", type=_number(int, 1, MAX_THREADS, "--threads"), default=None,
+                        help=f"interpreter threads, 1-{MAX_THREADS} (default: runtime's)")
     common.add_argument("--backend", choices=("ai_edge_litert", "tflite_runtime"), default=None,
                         help="interpreter package (default: ai_edge_litert if installed)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=HelpFormatter)
     p.add_argument("paths", nargs="+", help="audio files, or folders searched recursively")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--max-seconds", type=float, default=MAX_FILE_SECONDS,
+    p.add_argument("--max-seconds", type=_number(float, 0.1, 1e6, "--max-seconds"), default=MAX_FILE_SECONDS,
                    help="refuse longer files (one utterance is expected)")
     p.set_defaults(func=cmd_classify)
 
@@ -188,14 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=HelpFormatter)
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     p.add_argument("--device", default=None, help="input device index or name (default: system default)")
-    p.add_argument("--rate", type=int, default=None, help="capture rate (default: the device's native rate)")
+    p.add_argument("--rate", type=_number(int, 4000, 768000, "--rate"), default=None,
+                   help="capture rate (default: the device's native rate)")
     p.add_argument("--input", default=None, help="replay this file through the streaming path instead")
     p.add_argument("--fast", action="store_true", help="with --input: as fast as possible, not real time")
-    p.add_argument("--hop", type=float, default=StreamConfig.hop_seconds, help="seconds between windows")
-    p.add_argument("--smoothing", type=int, default=StreamConfig.smoothing, help="speech windows averaged")
-    p.add_argument("--vad-db", type=float, default=StreamConfig.vad_db,
+    p.add_argument("--hop", type=_number(float, *HOP_RANGE, "--hop"), default=StreamConfig.hop_seconds,
+                   help=f"seconds between windows, {HOP_RANGE[0]:g}-{HOP_RANGE[1]:g}")
+    p.add_argument("--smoothing", type=_number(int, 1, 100, "--smoothing"), default=StreamConfig.smoothing,
+                   help="speech windows averaged")
+    p.add_argument("--vad-db", type=_number(float, -120, 0, "--vad-db"), default=StreamConfig.vad_db,
                    help="absolute speech floor in dBFS (frame RMS)")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds of audio")
+    p.add_argument("--duration", type=_number(float, 0, 1e7, "--duration"), default=None,
+                   help="stop after this many seconds of audio")
     p.add_argument("--json", action="store_true", help="one JSON object per window")
     p.set_defaults(func=cmd_listen)
 

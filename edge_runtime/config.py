@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Union
 
+import numpy as np
+
 #: The 8 RAVDESS emotions, in the order of the RAVDESS emotion codes 01..08
 #: and of the model's output units.
 EMOTIONS: tuple[str, ...] = (
@@ -20,7 +22,7 @@ EMOTIONS: tuple[str, ...] = (
 
 #: Version of the feature pipeline implementation. Bump it whenever the meaning
 #: of a field changes, so caches and models made before are not silently reused.
-FEATURE_PIPELINE_VERSION = 1
+FEATURE_PIPELINE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class FeatureConfig:
 
     The pipeline, in order (see :mod:`edge_runtime.preprocess`):
 
-    1. mix to mono and resample to ``sample_rate``;
+    1. mix to mono and resample to ``sample_rate``; with ``remove_dc``,
+       subtract the mean (a cheap sound card's DC offset);
     2. trim leading and trailing silence: frames of ``trim_frame_length``
        samples (hop ``trim_hop_length``) whose RMS is more than ``trim_top_db``
        below the loudest frame are cut;
@@ -38,7 +41,8 @@ class FeatureConfig:
        centre, a shorter one is zero-padded equally on both sides;
     5. MFCC of that window, librosa-compatible: Hann window, ``center=True``
        with zero padding, Slaney mel filterbank with Slaney area norm, power
-       spectrum, ``power_to_db`` with ``top_db`` clipped relative to the
+       spectrum with the bins below ``highpass_hz`` zeroed (DC leakage and
+       rumble), ``power_to_db`` with ``top_db`` clipped relative to the
        window's own peak, DCT-II with orthonormal scaling, no lifter.
 
     Because step 5 always sees one fixed-length window, a file and a streaming
@@ -72,6 +76,8 @@ class FeatureConfig:
     trim_frame_length: int = 2048
     trim_hop_length: int = 512
     peak_level: float = 0.95
+    remove_dc: bool = True
+    highpass_hz: float = 50.0
     labels: tuple[str, ...] = EMOTIONS
     version: int = FEATURE_PIPELINE_VERSION
 
@@ -82,9 +88,20 @@ class FeatureConfig:
             raise ValueError("win_length cannot exceed n_fft")
         if not 0 < self.fmax <= self.sample_rate / 2:
             raise ValueError(f"fmax must be in (0, {self.sample_rate / 2}]")
+        if not 0.0 <= self.highpass_hz < self.fmax:
+            raise ValueError(f"highpass_hz must be in [0, fmax), got {self.highpass_hz}")
         if self.window != "hann" or not self.center or self.pad_mode != "constant":
             raise ValueError("only window='hann', center=True, pad_mode='constant' are implemented")
         object.__setattr__(self, "labels", tuple(self.labels))
+
+    @property
+    def highpass_bins(self) -> int:
+        """How many of the lowest FFT bins (DC first) lie below ``highpass_hz`` and are zeroed.
+
+        >>> FeatureConfig().highpass_bins   # 0 and 31.25 Hz
+        2
+        """
+        return int(np.ceil(self.highpass_hz * self.n_fft / self.sample_rate - 1e-9)) if self.highpass_hz > 0 else 0
 
     @property
     def window_samples(self) -> int:
@@ -108,12 +125,17 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FeatureConfig":
-        """Build from a dictionary; unknown keys are an error, not ignored."""
+        """Build from a dictionary; unknown keys are an error, not ignored.
+
+        A version-1 config (written before DC removal existed) reads back with
+        ``remove_dc`` and the high-pass off, as it was trained.
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"unknown feature config field(s): {', '.join(unknown)}")
-        return cls(**dict(data))
+        before_v2 = {"remove_dc": False, "highpass_hz": 0.0} if data.get("version", 1) < 2 else {}
+        return cls(**{**before_v2, **dict(data)})
 
     @classmethod
     def from_json(cls, text: str) -> "FeatureConfig":

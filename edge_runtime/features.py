@@ -1,7 +1,8 @@
 """A small numpy MFCC extractor held to parity with ``librosa.feature.mfcc``.
 
 Same recipe as the training side (:func:`train.features.librosa_mfcc`): Hann
-window (periodic), ``center=True`` with zero padding, power spectrum, Slaney
+window (periodic), ``center=True`` with zero padding, power spectrum (the bins
+below ``highpass_hz`` zeroed), Slaney
 mel filterbank with Slaney area normalisation, ``10 log10`` with ``top_db``
 clipping relative to the input's own peak, DCT-II with orthonormal scaling.
 The filterbank and DCT matrices are built once per configuration and cached.
@@ -156,6 +157,7 @@ def _power_into_workspace(audio: np.ndarray, config: FeatureConfig) -> tuple[np.
     np.add(pairs[..., 0], pairs[..., 1], out=power[rows])
     if config.power != 2.0:
         power[rows] **= config.power / 2.0
+    power[rows, :config.highpass_bins] = 0.0    # DC leakage and rumble
     return power, rows
 
 
@@ -168,8 +170,10 @@ def power_spectrogram(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     >>> cfg = FeatureConfig()
     >>> x = np.zeros(cfg.window_samples); x[1000] = 1.0
     >>> p = power_spectrogram(x, cfg)
-    >>> p.shape, float(p[:3].max()), float(p[5:].max()), bool(p[3:5].min() > 0)   # frames 3, 4 hold it
+    >>> p.shape, float(p[:3].max()), float(p[5:].max()), bool(p[3:5, 2:].min() > 0)   # frames 3, 4 hold it
     ((200, 257), 0.0, 0.0, True)
+    >>> float(p[3:5, :cfg.highpass_bins].max())    # below highpass_hz (50 Hz): zeroed
+    0.0
     """
     power, rows = _power_into_workspace(audio, config)
     out = np.zeros_like(power)
@@ -228,6 +232,9 @@ def mfcc(audio: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> 
     config = config or FeatureConfig()
     if sr != config.sample_rate:
         raise ValueError(f"audio is at {sr} Hz but the feature config expects {config.sample_rate} Hz")
+    if np.ndim(audio) != 1:
+        raise ValueError(f"mfcc takes mono 1-D audio, got shape {np.shape(audio)}; mix it down first "
+                         f"(edge_runtime.preprocess.to_mono)")
     dct = _dct_for(config)   # scaled by 10: it takes log10 mel to the DCT of 10 log10 mel (decibels)
     power, rows = _power_into_workspace(audio, config)
     # Only frames that touch a sample are computed; the others (a short clip's zero padding)

@@ -14,6 +14,10 @@ BACKENDS = ("ai_edge_litert", "tflite_runtime")
 _MODULES = {"ai_edge_litert": "ai_edge_litert.interpreter", "tflite_runtime": "tflite_runtime.interpreter"}
 
 
+#: More interpreter threads than this is a mistake (and enough of them crash the interpreter).
+MAX_THREADS = 64
+
+
 class InterpreterUnavailable(ImportError):
     """No TFLite interpreter package is installed."""
 
@@ -33,6 +37,9 @@ def available_backends() -> list[str]:
 def load_interpreter(model_path: Union[str, Path], num_threads: Optional[int] = None,
                      backend: Optional[str] = None):
     """An allocated ``Interpreter`` for ``model_path`` from ``backend`` (default: the first available)."""
+    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int)
+                                    or not 1 <= num_threads <= MAX_THREADS):
+        raise ValueError(f"num_threads must be a whole number from 1 to {MAX_THREADS}, got {num_threads!r}")
     names = [backend] if backend else list(BACKENDS)
     for name in names:
         if name not in _MODULES:

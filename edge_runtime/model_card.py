@@ -6,6 +6,7 @@ runtime cannot reproduce is refused with :class:`ModelError`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import Optional, Union
 import numpy as np
 
 from .config import FEATURE_PIPELINE_VERSION, FeatureConfig
+
+#: Feature pipeline versions this runtime reproduces (version 1 had no DC removal or high-pass).
+SUPPORTED_VERSIONS = (1, FEATURE_PIPELINE_VERSION)
 
 #: Folder of the models shipped inside the package.
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
@@ -76,14 +80,20 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
         labels = tuple(meta["labels"])
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ModelError(f"{sidecar}: unusable model metadata ({type(err).__name__}: {err})") from None
-    if config.version != FEATURE_PIPELINE_VERSION:
+    if config.version not in SUPPORTED_VERSIONS:
         raise ModelError(f"{path}: made for feature pipeline version {config.version}, this runtime implements "
-                         f"version {FEATURE_PIPELINE_VERSION}; upgrade the package or reconvert the model")
+                         f"versions {', '.join(map(str, SUPPORTED_VERSIONS))}; upgrade the package or reconvert "
+                         f"the model")
     if labels != config.labels:
         raise ModelError(f"{sidecar}: labels differ from the feature config's labels")
     if mean.shape != (config.n_mfcc,) or std.shape != (config.n_mfcc,) or np.any(std <= 0):
         raise ModelError(f"{sidecar}: input normalisation must hold {config.n_mfcc} means and positive stds")
-    variant = next((name for name, entry in meta.get("files", {}).items() if entry.get("file") == path.name),
-                   "unknown")
+    entry = next(((name, e) for name, e in meta.get("files", {}).items() if e.get("file") == path.name), None)
+    variant = entry[0] if entry else "unknown"
+    if entry and entry[1].get("sha256"):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != entry[1]["sha256"]:
+            raise ModelError(f"{path}: contents differ from the SHA-256 in {sidecar.name} (corrupted or replaced; "
+                             f"reinstall or reconvert it)")
     return ModelCard(path=path, labels=labels, feature_config=config, mean=mean, std=std, variant=variant,
                      training=meta.get("training", {}))

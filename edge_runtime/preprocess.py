@@ -10,6 +10,8 @@ import numpy as np
 
 from .config import FeatureConfig
 
+#: More channels than this in a 2-D array is not audio as a microphone or file delivers it.
+MAX_CHANNELS = 8
 #: A clip whose peak stays below this (about -80 dBFS) holds no usable signal.
 SILENCE_PEAK = 1e-4
 
@@ -21,15 +23,37 @@ class SilentAudioError(ValueError):
 def to_mono(audio: np.ndarray) -> np.ndarray:
     """Mix ``(samples,)`` or ``(samples, channels)`` audio down to float32 mono.
 
+    A 2-D array with at most :data:`MAX_CHANNELS` rows and more columns is
+    taken to be channels-first ``(channels, samples)``.
+
     >>> to_mono(np.array([[1.0, 0.0], [0.5, 0.5]])).tolist()
     [0.5, 0.5]
+    >>> to_mono(np.ones((2, 1000))).shape
+    (1000,)
     """
     audio = np.asarray(audio)
     if audio.ndim == 2:
+        if audio.shape[0] <= MAX_CHANNELS < audio.shape[1]:
+            audio = audio.T          # (channels, samples), as librosa and torchaudio hold audio
+        elif audio.shape[1] > MAX_CHANNELS:
+            raise ValueError(f"expected (samples, channels) audio with at most {MAX_CHANNELS} channels, "
+                             f"got shape {audio.shape}")
         audio = audio.mean(axis=1)
     elif audio.ndim != 1:
         raise ValueError(f"expected 1-D or (samples, channels) audio, got shape {audio.shape}")
     return audio.astype(np.float32, copy=False)
+
+
+def remove_dc(audio: np.ndarray) -> np.ndarray:
+    """``audio`` minus its mean, float32: a sound card's DC offset is not speech.
+
+    >>> [round(float(v), 3) for v in remove_dc(np.array([0.5, 0.7, 0.6]))]
+    [-0.1, 0.1, 0.0]
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.size == 0:
+        return audio
+    return (audio - np.float32(np.mean(audio, dtype=np.float64))).astype(np.float32, copy=False)
 
 
 def frame_rms(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
@@ -88,10 +112,15 @@ def fit_window(audio: np.ndarray, n_samples: int) -> np.ndarray:
     return np.pad(audio, (left, n_samples - n - left))
 
 
-def prepare_window(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Steps 2-4 of the pipeline: trim, peak-normalise, fit to one model window.
+def speech_span(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Steps 1-2 after resampling: mono, DC removed (if ``config.remove_dc``), silence trimmed."""
+    mono = to_mono(audio)
+    return trim_silence(remove_dc(mono) if config.remove_dc else mono, config)
 
-    ``audio`` must already be mono at ``config.sample_rate``.
+
+def prepare_window(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Steps 1-4 of the pipeline after resampling: DC removal, trim, peak-normalise, fit to one model window.
+
+    ``audio`` must already be at ``config.sample_rate``.
     """
-    trimmed = trim_silence(to_mono(audio), config)
-    return fit_window(normalise_peak(trimmed, config), config.window_samples)
+    return fit_window(normalise_peak(speech_span(audio, config), config), config.window_samples)

@@ -64,7 +64,12 @@ class FileSource:
     def _blocks(self) -> Iterator[np.ndarray]:
         import soundfile as sf
 
+        done = 0
         for block in sf.blocks(str(self.path), blocksize=self.blocksize, dtype="float32", always_2d=True):
+            if not np.all(np.isfinite(block)):
+                raise AudioFileError(f"{self.path}: audio holds NaN or infinite samples "
+                                     f"(at {done / self.samplerate:.1f} s)")
+            done += len(block)
             yield block.mean(axis=1)
         for _ in range(self.tail_blocks):
             yield np.zeros(self.blocksize, dtype=np.float32)
@@ -80,6 +85,8 @@ class FileSource:
                     if delay > 0:
                         time.sleep(delay)
                 yield block
+        except AudioFileError:
+            raise
         except Exception as err:  # soundfile raises several types
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise AudioFileError(f"{self.path}: cannot decode audio after {done / self.samplerate:.1f} s "

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .classifier import EmotionClassifier
-from .preprocess import SilentAudioError, frame_rms
+from .preprocess import SilentAudioError, frame_rms, remove_dc
 from .resample import StreamResampler
 
 SILENCE = "silence"
@@ -44,8 +44,8 @@ class StreamConfig:
     min_speech_seconds: float = 0.3
 
     def __post_init__(self) -> None:
-        if self.hop_seconds <= 0 or self.smoothing < 1 or self.min_speech_seconds < 0:
-            raise ValueError("hop_seconds must be > 0, smoothing >= 1, min_speech_seconds >= 0")
+        if not 0 < self.hop_seconds < float("inf") or self.smoothing < 1 or not self.min_speech_seconds >= 0:
+            raise ValueError("hop_seconds must be finite and > 0, smoothing >= 1, min_speech_seconds >= 0")
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,11 @@ class StreamClassifier:
         self.window = np.concatenate([self.window[len(samples):], samples])
         self._samples += len(samples)
         finite = np.all(np.isfinite(samples))
-        new_levels = 20 * np.log10(np.maximum(frame_rms(np.nan_to_num(samples), _FRAME, _HOP), 1e-5))
+        new_levels = 20 * np.log10(np.maximum(frame_rms(remove_dc(np.nan_to_num(samples)), _FRAME, _HOP), 1e-5))
         self._levels.extend(new_levels)
         floor = float(np.percentile(self._levels, 10)) if self._levels else _FLOOR_DB
         threshold = max(self.config.vad_db, floor + self.config.margin_db)
-        levels = 20 * np.log10(np.maximum(frame_rms(np.nan_to_num(self.window), _FRAME, _HOP), 1e-5))
+        levels = 20 * np.log10(np.maximum(frame_rms(remove_dc(np.nan_to_num(self.window)), _FRAME, _HOP), 1e-5))
         speech_seconds = float(np.sum(levels >= threshold)) * _HOP / self.sr
         label, confidence, scores, raw = SILENCE, 0.0, {}, None
         if finite and speech_seconds >= self.config.min_speech_seconds:

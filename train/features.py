@@ -10,18 +10,19 @@ from edge_runtime.preprocess import prepare_window
 def librosa_mfcc(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """MFCC of one window with librosa, shape ``(frames, n_mfcc)``, float32.
 
-    Written out step by step (mel power spectrogram, ``power_to_db`` relative
+    Written out step by step (power spectrogram with the bins below ``highpass_hz`` zeroed, mel, ``power_to_db`` relative
     to ``ref=1`` with ``top_db`` clipping, DCT-II ortho) so every parameter is
     explicit. This is the reference the device's numpy extractor is held to.
     """
     import librosa
 
-    mel = librosa.feature.melspectrogram(
-        y=np.asarray(window, dtype=np.float32), sr=config.sample_rate, n_fft=config.n_fft,
-        hop_length=config.hop_length, win_length=config.win_length, window=config.window,
-        center=config.center, pad_mode=config.pad_mode, power=config.power, n_mels=config.n_mels,
-        fmin=config.fmin, fmax=config.fmax, htk=False, norm="slaney",
-    )
+    stft = librosa.stft(np.asarray(window, dtype=np.float32), n_fft=config.n_fft, hop_length=config.hop_length,
+                        win_length=config.win_length, window=config.window, center=config.center,
+                        pad_mode=config.pad_mode)
+    power = np.abs(stft) ** config.power
+    power[:config.highpass_bins] = 0.0    # DC leakage and rumble
+    mel = librosa.feature.melspectrogram(S=power, sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels,
+                                         fmin=config.fmin, fmax=config.fmax, htk=False, norm="slaney")
     log_mel = librosa.power_to_db(mel, ref=1.0, amin=config.amin, top_db=config.top_db)
     mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=config.n_mfcc, dct_type=2, norm="ortho", lifter=0)
     return np.ascontiguousarray(mfcc.T, dtype=np.float32)
