@@ -21,7 +21,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--representative", type=int, default=None, metavar="N",
                    help="calibrate int8 on N training clips (default: all of them; 300 of the shipped run's 952 "
                         "cost the int8 ensemble 1.1 points of accuracy, all of them none)")
-    p.add_argument("--data", type=Path, default=None, help="RAVDESS folder if it moved since training")
+    p.add_argument("--data", action="append", default=None, metavar="KIND=PATH",
+                   help="corpus folders if they moved since training, as for python -m train (repeatable)")
     return p
 
 
@@ -37,7 +38,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     try:
         convert_run(args.run_dir, args.out or args.run_dir / "tflite", args.variants.split(","),
-                    args.representative, data_root=args.data)
+                    args.representative, data=args.data)
     except (ConversionError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -17,13 +17,27 @@ MIN_INT8_AGREEMENT = 0.97
 SIDECAR = "model.json"
 
 
-def _features(files: Sequence[str], root: Path, config: FeatureConfig, cache_root) -> tuple[np.ndarray, np.ndarray]:
+def _features(refs: Sequence[str], sources, config: FeatureConfig, cache_root) -> tuple[np.ndarray, np.ndarray]:
+    from train.corpora import resolve_ref
     from train.dataset import Job, extract_features
-    from train.ravdess import parse_name
 
-    feats = extract_features([Job(parse_name(root / f)) for f in files], config, cache_root=cache_root,
+    feats = extract_features([Job(resolve_ref(r, sources)) for r in refs], config, cache_root=cache_root,
                              desc="features")
     return feats.x, feats.y
+
+
+def run_sources(run_dir: Path, data: Optional[Sequence] = None) -> list:
+    """The corpora a run was trained on (``run_config.json``), or ``data`` where given (folders that moved)."""
+    from train.corpora import Source
+
+    if data:
+        return [d if isinstance(d, Source) else Source.parse(str(d)) for d in data]
+    saved = json.loads((Path(run_dir) / "run_config.json").read_text())
+    return [Source.parse(s) for s in saved.get("sources") or [f"ravdess={saved['data_root']}"]]
+
+
+#: With no test part (protocol ``all``), conversion is verified on this many clean training clips.
+N_VERIFY_WITHOUT_TEST = 600
 
 
 def _pick(files: Sequence[str], n: Optional[int], seed: int = 0) -> list[str]:
@@ -47,11 +61,12 @@ def quantisation(path: Path) -> dict:
 
 
 def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float32", "int8"),
-                n_representative: Optional[int] = None, data_root: Optional[Path] = None, cache_root=None,
+                n_representative: Optional[int] = None, data: Optional[Sequence] = None, cache_root=None,
                 min_agreement: float = MIN_INT8_AGREEMENT, log=print) -> dict:
     """Convert the model of ``run_dir`` into ``out_dir``; return the sidecar dictionary.
 
-    int8 is calibrated on ``n_representative`` clean training clips (``None``: all of them).
+    int8 is calibrated on ``n_representative`` clean training clips (``None``: all of them) and verified
+    on the test clips (a run with none, protocol ``all``: on some training clips, said so in the sidecar).
 
     Raises :class:`convert.tflite.ConversionError` if the export graph departs
     from the Keras model, a file has non-builtin ops (or float tensors in
@@ -71,11 +86,13 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     config = FeatureConfig.load(run_dir / "feature_config.json")
     split = json.loads((run_dir / "split.json").read_text())
     run_config = json.loads((run_dir / "run_config.json").read_text())
-    root = Path(data_root or run_config["data_root"])
+    sources = run_sources(run_dir, data)
     model = load_model(run_dir / "model.keras")
 
-    x_test, y_test = _features(split["files"]["test"], root, config, cache_root)
-    x_rep, _ = _features(_pick(split["files"]["train"], n_representative), root, config, cache_root)
+    verify_part = "test" if split["files"]["test"] else "train"
+    verify_refs = split["files"]["test"] or _pick(split["files"]["train"], N_VERIFY_WITHOUT_TEST, seed=1)
+    x_test, y_test = _features(verify_refs, sources, config, cache_root)
+    x_rep, _ = _features(_pick(split["files"]["train"], n_representative), sources, config, cache_root)
     fn = build_export_function(model)
     mean, std = input_normalisation(model)
     x_test_n, x_rep_n = (x_test - mean) / std, (x_rep - mean) / std
@@ -118,7 +135,7 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
         "training": {"protocol": run_config["train"]["protocol"], "split": {k: v for k, v in split.items() if k != "files"},
                      "test_accuracy": metrics.get("test_accuracy"), "macro_f1": metrics.get("macro_f1"),
                      "per_class_f1": metrics.get("per_class_f1")},
-        "verification": {"n_test": int(len(y_test)), "keras_accuracy": keras_accuracy, **rows},
+        "verification": {"part": verify_part, "n_test": int(len(y_test)), "keras_accuracy": keras_accuracy, **rows},
     }
     (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
     shutil.copy(run_dir / "feature_config.json", out_dir / "feature_config.json")

@@ -4,19 +4,21 @@ from collections import Counter
 import pytest
 
 from edge_runtime.config import EMOTIONS
-from train.ravdess import DatasetError, parse_name, scan
+from train.ravdess import DatasetError, parse_fields, parse_name, scan
 
 
 def test_parse_name_fields():
+    name = parse_fields("Actor_07/03-01-08-02-02-01-07.flac")
+    assert EMOTIONS[name.emotion] == "surprised" and name.emotion == 7
+    assert (name.actor, name.intensity, name.statement, name.repetition) == (7, 2, 2, 1)
+    assert name.is_male and name.vocal_channel == 1
     clip = parse_name("Actor_07/03-01-08-02-02-01-07.flac")
-    assert clip.label == "surprised" and clip.emotion == 7
-    assert (clip.actor, clip.intensity, clip.statement, clip.repetition) == (7, 2, 2, 1)
-    assert clip.is_male and clip.vocal_channel == 1
+    assert (clip.label, clip.corpus, clip.speaker, clip.intensity) == ("surprised", "ravdess", "ravdess/07", 2)
 
 
 def test_parse_name_song_and_wav_suffix():
     clip = parse_name("03-02-01-01-01-02-24.WAV")
-    assert clip.vocal_channel == 2 and clip.label == "neutral" and not clip.is_male
+    assert clip.corpus == "ravdess-song" and clip.label == "neutral" and clip.speaker == "ravdess/24"
 
 
 @pytest.mark.parametrize("name, message", [
@@ -33,7 +35,7 @@ def test_parse_name_rejects(name, message):
 
 def test_scan_shared_corpus(clips):
     assert len(clips) == 1320
-    per_actor = Counter(c.actor for c in clips)
+    per_actor = Counter(c.speaker for c in clips)
     assert len(per_actor) == 22 and set(per_actor.values()) == {60}
     per_emotion = Counter(c.label for c in clips)
     assert set(per_emotion) == set(EMOTIONS)
@@ -42,7 +44,7 @@ def test_scan_shared_corpus(clips):
 
 def test_scan_filters_actors(data_root):
     clips = scan(data_root, actors=[1, 2])
-    assert {c.actor for c in clips} == {1, 2} and len(clips) == 120
+    assert {c.speaker for c in clips} == {"ravdess/01", "ravdess/02"} and len(clips) == 120
 
 
 def test_scan_missing_folder(tmp_path):

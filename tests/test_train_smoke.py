@@ -33,15 +33,16 @@ def test_saved_model_matches_export_twin_on_real_features(smoke_run, cache_root)
     from edge_runtime.config import FeatureConfig
     from train.dataset import Job, extract_features
     from train.model import export_twin
-    from train.ravdess import default_root, parse_name
+    from train.corpora import resolve_ref
+    from train.trainer import RunSetup
 
     out, _ = smoke_run
     model = keras.models.load_model(out / "model.keras")
     twin = export_twin(model)
     assert twin.inputs[0].shape[0] == 1 and twin.get_layer("gru").unroll
-    root = default_root()
+    sources = RunSetup.load(out).sources
     test_files = json.loads((out / "split.json").read_text())["files"]["test"][:4]
-    feats = extract_features([Job(parse_name(root / f)) for f in test_files], FeatureConfig(),
+    feats = extract_features([Job(resolve_ref(f, sources)) for f in test_files], FeatureConfig(),
                              cache_root=cache_root, progress=False)
     for x in feats.x:
         a = model.predict(x[None], verbose=0)
@@ -69,7 +70,7 @@ def test_resume_continues_from_the_last_epoch(members, tmp_path, data_root, cach
 
 
 def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root):
-    cfg = TrainConfig(**{**SMOKE, "epochs": 2, "val_fraction": 0.0})
+    cfg = TrainConfig(**{**SMOKE, "epochs": 2, "val_speakers": ()})
     result = train_run(tmp_path, data_root, train_config=cfg, cache_root=cache_root, workers=2, verbose=0)
     history = json.loads((tmp_path / "history.json").read_text())
     assert result.extra["n_val"] == 0 and result.epochs_run == result.best_epoch == 2
@@ -80,7 +81,10 @@ def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root
 @pytest.mark.parametrize("args, message", [
     (["--data", "/nonexistent/ravdess"], "dataset folder not found"),
     (["--resume", "/nonexistent/run"], "nothing to resume"),
-    (["--protocol", "speaker", "--test-actors", "23,24"], "no clips"),
+    (["--protocol", "speaker", "--test-speakers", "23,24"], "no clips"),
+    (["--protocol", "corpus"], "needs --test-corpus"),
+    (["--protocol", "corpus", "--test-corpus", "tess"], "is not among the corpora read"),
+    (["--data", "emodb=/tmp"], "unknown corpus kind"),
     (["--members", "0"], "members must be at least 1"),
     (["--mic-eq", "1.5"], "eq_prob is a share of examples"),
 ])

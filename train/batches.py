@@ -5,7 +5,8 @@ training clip; on top of that, every batch draws fresh random time shifts,
 time masks and coefficient masks, so the network never sees the exact same
 matrix twice. Masked cells are set to the training mean, which the model's
 ``Normalization`` layer maps to zero. Validation and test data never pass
-through here.
+through here. With ``weights`` (see :mod:`train.sampling`) an epoch is
+``epoch_size`` examples drawn with replacement in proportion to them.
 
 Frequency masks (``mel_masks``) work in the mel domain, as in SpecAugment, not
 on cepstral coefficients: the MFCCs are projected back to log-mel bands with
@@ -18,6 +19,7 @@ log-mel domain, see :mod:`train.channel`.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -35,21 +37,31 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     def __init__(self, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int,
                  fill: np.ndarray, config: SpecAugmentConfig, seed: int = 0,
-                 feature_config: FeatureConfig = FeatureConfig()):
+                 feature_config: FeatureConfig = FeatureConfig(), weights: Optional[np.ndarray] = None,
+                 epoch_size: Optional[int] = None):
         super().__init__()
         self.x, self.y = x, keras.utils.to_categorical(y, n_classes).astype(np.float32)
         self.batch_size, self.fill, self.config = batch_size, fill.astype(np.float32), config
         self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(x))
+        self.p = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
+        self.epoch_size = int(epoch_size or len(x))
+        self.order = self._draw()
         self.feature_config = feature_config
         self.dct = dct_matrix(x.shape[-1], feature_config.n_mels).astype(np.float32)   # (n_mfcc, n_mels), orthonormal
         self.band_hz = band_centres(feature_config)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.x) / self.batch_size)
+        return math.ceil(self.epoch_size / self.batch_size)
+
+    def _draw(self) -> np.ndarray:
+        """One epoch's example order: drawn with replacement by ``weights``, else a shuffle of every example."""
+        if self.p is not None:
+            return self.rng.choice(len(self.x), size=self.epoch_size, p=self.p)
+        reps = -(-self.epoch_size // len(self.x))
+        return np.concatenate([self.rng.permutation(len(self.x)) for _ in range(reps)])[:self.epoch_size]
 
     def on_epoch_end(self) -> None:
-        self.order = self.rng.permutation(len(self.x))
+        self.order = self._draw()
 
     def __getitem__(self, index: int):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]

@@ -19,12 +19,12 @@ from typing import Optional, Sequence
 import numpy as np
 
 from edge_runtime.config import FeatureConfig
-from edge_runtime.preprocess import SilentAudioError, fit_window, normalise_peak, trim_silence
+from edge_runtime.preprocess import SilentAudioError, fit_window, normalise_peak, speech_span
 
 from .audio import AudioReadError, load_audio
 from .augment import AugmentConfig, augment, variant_rng
 from .features import librosa_mfcc
-from .ravdess import Clip
+from .clips import Clip
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / "cache" / "features"
 
@@ -64,7 +64,7 @@ def job_filename(job: Job) -> str:
 def compute_job(job: Job, config: FeatureConfig, aug: AugmentConfig) -> np.ndarray:
     """Load, trim, augment, normalise, fit and featurise one job."""
     audio = load_audio(job.clip.path, config.sample_rate)
-    speech = trim_silence(audio, config)
+    speech = speech_span(audio, config)
     rng = variant_rng(aug.seed, job.clip.stem, job.variant)
     speech = augment(speech, config.sample_rate, job.variant, rng, aug)
     window = fit_window(normalise_peak(speech, config), config.window_samples)

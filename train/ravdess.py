@@ -20,18 +20,16 @@ from typing import Iterable, Optional, Union
 
 from edge_runtime.config import EMOTIONS
 
+from .clips import Clip, DatasetError
+
 AUDIO_SUFFIXES = (".wav", ".flac")
 ENV_VAR = "RAVDESS_DIR"
 _NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 
 
-class DatasetError(Exception):
-    """A user-facing problem with the dataset (missing folder, no clips, bad name)."""
-
-
 @dataclass(frozen=True)
-class Clip:
-    """One RAVDESS recording and the labels its file name encodes."""
+class RavdessName:
+    """Every field a RAVDESS file name encodes."""
 
     path: Path
     modality: int
@@ -43,26 +41,22 @@ class Clip:
     actor: int
 
     @property
-    def label(self) -> str:
-        """Emotion name, e.g. ``"angry"``."""
-        return EMOTIONS[self.emotion]
-
-    @property
     def is_male(self) -> bool:
         """RAVDESS actors with odd numbers are male."""
         return self.actor % 2 == 1
 
-    @property
-    def stem(self) -> str:
-        """The RAVDESS name without folder or suffix."""
-        return self.path.stem
+    def clip(self) -> Clip:
+        """The corpus-neutral :class:`~train.clips.Clip`: corpus ``ravdess`` (speech) or ``ravdess-song``,
+        speaker ``ravdess/AA`` for both."""
+        corpus = "ravdess" if self.vocal_channel == 1 else "ravdess-song"
+        return Clip(self.path, self.emotion, corpus, f"ravdess/{self.actor:02d}", self.intensity)
 
 
-def parse_name(path: Union[str, Path]) -> Clip:
-    """Parse a RAVDESS file name into a :class:`Clip`.
+def parse_fields(path: Union[str, Path]) -> RavdessName:
+    """Parse a RAVDESS file name into all its fields.
 
-    >>> c = parse_name("Actor_12/03-01-05-02-01-01-12.wav")
-    >>> c.label, c.actor, c.intensity, c.is_male
+    >>> n = parse_fields("Actor_12/03-01-05-02-01-01-12.wav")
+    >>> EMOTIONS[n.emotion], n.actor, n.intensity, n.is_male
     ('angry', 12, 2, False)
     """
     path = Path(path)
@@ -76,7 +70,17 @@ def parse_name(path: Union[str, Path]) -> Clip:
         raise DatasetError(f"unknown vocal channel {voc:02d} in {path.name}")
     if not 1 <= actor <= 99 or inten not in (1, 2):
         raise DatasetError(f"bad actor or intensity field in {path.name}")
-    return Clip(path, mod, voc, emo - 1, inten, stat, rep, actor)
+    return RavdessName(path, mod, voc, emo - 1, inten, stat, rep, actor)
+
+
+def parse_name(path: Union[str, Path]) -> Clip:
+    """The :class:`~train.clips.Clip` a RAVDESS file name describes.
+
+    >>> c = parse_name("Actor_12/03-02-05-02-01-01-12.flac")
+    >>> c.label, c.corpus, c.speaker, c.intensity
+    ('angry', 'ravdess-song', 'ravdess/12', 2)
+    """
+    return parse_fields(path).clip()
 
 
 def default_root() -> Path:
@@ -93,8 +97,9 @@ def scan(root: Optional[Union[str, Path]] = None, *, include_song: bool = True,
          actors: Optional[Iterable[int]] = None) -> list[Clip]:
     """List the RAVDESS clips under ``root`` (recursively), sorted by path.
 
-    Files that are not audio are ignored; audio files whose names are not
-    RAVDESS names are skipped with one warning that counts them.
+    Speech clips get corpus ``ravdess``, song clips ``ravdess-song``. Files
+    that are not audio are ignored; audio files whose names are not RAVDESS
+    names are skipped with one warning that counts them.
     """
     root = Path(root) if root is not None else default_root()
     if not root.is_dir():
@@ -103,13 +108,13 @@ def scan(root: Optional[Union[str, Path]] = None, *, include_song: bool = True,
     clips, bad = [], []
     for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
         try:
-            clip = parse_name(path)
+            name = parse_fields(path)
         except DatasetError as err:
             bad.append(str(err))
             continue
-        if (not include_song and clip.vocal_channel == 2) or (wanted is not None and clip.actor not in wanted):
+        if (not include_song and name.vocal_channel == 2) or (wanted is not None and name.actor not in wanted):
             continue
-        clips.append(clip)
+        clips.append(name.clip())
     if bad:
         warnings.warn(f"skipped {len(bad)} file(s) with non-RAVDESS names, e.g. {bad[0]}", stacklevel=2)
     if not clips:

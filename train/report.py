@@ -23,6 +23,58 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndar
     return m
 
 
+def corpus_reports(y_true: np.ndarray, y_pred: np.ndarray, corpus: np.ndarray, labels: Sequence[str]) -> dict:
+    """Per corpus (and ``"all"``): clips, accuracy, UAR, chance, recall per class and the confusion matrix.
+
+    UAR (unweighted average recall) is the mean recall over the classes the
+    corpus has; ``chance`` is what guessing achieves on it (1 / those classes),
+    ``majority`` the accuracy of always answering its most common class.
+
+    >>> r = corpus_reports(np.array([0, 1, 1, 2]), np.array([0, 1, 0, 2]), np.array(["a", "a", "a", "b"]), "xyz")
+    >>> r["a"]["accuracy"], r["a"]["uar"], r["a"]["chance"], r["b"]["n"]
+    (0.6667, 0.75, 0.5, 1)
+    """
+    y_true, y_pred, corpus = np.asarray(y_true), np.asarray(y_pred), np.asarray(corpus)
+    out = {}
+    for name in [*sorted(set(corpus.tolist())), "all"]:
+        rows = np.ones(len(y_true), bool) if name == "all" else corpus == name
+        t, p = y_true[rows], y_pred[rows]
+        m = confusion(t, p, len(labels))
+        present = np.flatnonzero(m.sum(axis=1))
+        recall = {labels[k]: round(float(m[k, k] / m[k].sum()), 4) for k in present}
+        out[name] = {"n": int(len(t)), "accuracy": round(float(np.mean(t == p)), 4),
+                     "uar": round(float(np.mean(list(recall.values()))), 4),
+                     "chance": round(1.0 / len(present), 4), "majority": round(float(m.sum(1).max() / len(t)), 4),
+                     "recall": recall, "confusion": m.tolist()}
+    return out
+
+
+def corpus_table(reports: dict) -> str:
+    """The per-corpus figures as a small text table."""
+    lines = [f"{'corpus':<14} {'clips':>6} {'accuracy':>9} {'UAR':>6} {'chance':>7}"]
+    for name, r in reports.items():
+        lines.append(f"{name:<14} {r['n']:>6} {r['accuracy']:>9.3f} {r['uar']:>6.3f} {r['chance']:>7.3f}")
+    return "\n".join(lines)
+
+
+def write_reports(out_dir: Path, y_true: np.ndarray, y_pred: np.ndarray, corpus: np.ndarray,
+                  labels: Sequence[str], title: str) -> dict:
+    """``report.txt``/``report.json`` (overall and per corpus), ``confusion_matrix.png`` and one
+    ``confusion_<corpus>.png`` per corpus; returns the overall report dictionary."""
+    text, rep = classification_report(y_true, y_pred, labels)
+    per_corpus = corpus_reports(y_true, y_pred, corpus, labels)
+    (out_dir / "report.txt").write_text(text + "\n" + corpus_table(per_corpus) + "\n")
+    write_json(out_dir / "report.json", {**rep, "per_corpus": per_corpus})
+    plot_confusion(np.array(per_corpus["all"]["confusion"]), labels, out_dir / "confusion_matrix.png",
+                   f"{title}, test accuracy {rep['accuracy']:.3f}")
+    for name, r in per_corpus.items():
+        if name != "all" and len(per_corpus) > 2:
+            plot_confusion(np.array(r["confusion"]), labels, out_dir / f"confusion_{name}.png",
+                           f"{title}: {name}, accuracy {r['accuracy']:.3f}, UAR {r['uar']:.3f} "
+                           f"(chance {r['chance']:.2f})")
+    return rep
+
+
 def plot_confusion(matrix: np.ndarray, labels: Sequence[str], path: Path, title: str) -> Path:
     """Save a row-normalised confusion matrix with counts in each cell."""
     import matplotlib

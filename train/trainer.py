@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -14,30 +14,46 @@ from edge_runtime.config import FeatureConfig
 from .augment import VARIANTS, AugmentConfig
 from .dataset import FeatureSet, Job, extract_features
 from .hparams import ModelConfig, SpecAugmentConfig
-from .ravdess import Clip, DatasetError, default_root, scan
-from .report import classification_report, confusion, plot_confusion, plot_curves, write_json
-from .splits import DEFAULT_TEST_ACTORS, DEFAULT_VAL_ACTORS, Split, make_split
+from .clips import Clip, DatasetError
+from .corpora import Source, corpus_counts, scan_sources
+from .report import corpus_reports, plot_curves, write_json, write_reports
+from .sampling import balanced_weights
+from .splits import Split, make_split
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation and protocol settings of a run."""
 
-    protocol: str = "random"
+    protocol: str = "speaker"
     seed: int = 42
-    epochs: int = 80
+    epochs: int = 40
     batch_size: int = 32
     learning_rate: float = 1e-3   # peak of a cosine decay over ``epochs`` to 2 % of it
-    patience: int = 25
+    patience: int = 12
     label_smoothing: float = 0.1
     test_fraction: float = 0.2
     val_fraction: float = 0.1
-    test_actors: tuple[int, ...] = DEFAULT_TEST_ACTORS
-    val_actors: tuple[int, ...] = DEFAULT_VAL_ACTORS
+    test_speakers: Optional[tuple[str, ...]] = None   # None: the protocol's default (see train.splits)
+    val_speakers: Optional[tuple[str, ...]] = None
+    fold: int = 0                    # speaker protocol: which speakers are held out (0 = the default lists)
+    test_corpus: Optional[str] = None   # corpus protocol: the corpus left out
     augment: bool = True
     include_song: bool = True
     max_clips: Optional[int] = None  # a small, stratified subset for smoke runs
     members: int = 3                 # an ensemble of this many models, seeds differing, scores averaged
+    balance: bool = True             # sample training examples so corpora and classes weigh as below
+    corpus_power: float = 0.5        # a corpus's share of the draws grows as (its examples) ** corpus_power
+    epoch_size: Optional[int] = 8000   # examples drawn per epoch, at most as many as there are (None: all)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Inverse of ``asdict`` (JSON lists become tuples); unknown keys are an error."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown train config field(s): {', '.join(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 @dataclass
@@ -55,16 +71,16 @@ class RunResult:
 
 
 def subset(clips: Sequence[Clip], n: int, seed: int) -> list[Clip]:
-    """About ``n`` clips, the same share of every emotion, for smoke runs."""
+    """About ``n`` clips, the same share of every (corpus, emotion) group, for smoke runs."""
     rng = np.random.default_rng(seed)
-    by_emotion: dict[int, list[Clip]] = {}
+    groups: dict[tuple, list[Clip]] = {}
     for c in clips:
-        by_emotion.setdefault(c.emotion, []).append(c)
-    per = max(1, n // len(by_emotion))
+        groups.setdefault((c.corpus, c.emotion), []).append(c)
+    per = max(1, n // len(groups))
     out = []
-    for group in by_emotion.values():
+    for group in groups.values():
         out += [group[i] for i in sorted(rng.permutation(len(group))[:per])]
-    return sorted(out, key=lambda c: c.path)
+    return sorted(out, key=lambda c: str(c.path))
 
 
 def build_jobs(split: Split, augment: bool) -> tuple[list[Job], dict[str, slice]]:
@@ -93,12 +109,20 @@ def take(features: FeatureSet, jobs: Sequence[Job], part: slice) -> tuple[np.nda
     return features.x[rows], features.y[rows], [features.jobs[i] for i in rows]
 
 
-def save_split(split: Split, path: Path, root: Path) -> None:
-    """Write which clips (relative to the data root) went where."""
-    def rel(clips):
-        return [str(c.path.relative_to(root)) if c.path.is_relative_to(root) else str(c.path) for c in clips]
-    write_json(path, {**split.summary(), "files": {"train": rel(split.train), "val": rel(split.val),
-                                                   "test": rel(split.test)}})
+def clip_ref(clip: Clip, sources: Sequence[Source]) -> str:
+    """``"KIND:relative/path"`` for a clip under one of ``sources`` (else its absolute path)."""
+    for s in sources:
+        root = s.root.resolve()
+        path = clip.path.resolve()
+        if path.is_relative_to(root):
+            return f"{s.kind}:{path.relative_to(root)}"
+    return str(clip.path.resolve())
+
+
+def save_split(split: Split, path: Path, sources: Sequence[Source]) -> None:
+    """Write which clips went where, as :func:`clip_ref` strings."""
+    files = {name: [clip_ref(c, sources) for c in getattr(split, name)] for name in ("train", "val", "test")}
+    write_json(path, {**split.summary(), "files": files})
 
 
 def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...], feature_config: FeatureConfig,
@@ -107,8 +131,11 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
     """Train one CNN-GRU-attention model with checkpoints in ``folder``; return it (best weights) and its
     :class:`~train.checkpoint.RunCheckpoint`.
 
-    ``data`` is ``(x_train, y_train, x_val, y_val)``. With ``resume``, a model
-    with a checkpoint in ``folder`` continues from it (or is just reloaded if it had finished).
+    ``data`` is ``(x_train, y_train, w_train, x_val, y_val, w_val)``: ``w_train``
+    are sampling weights (``None``: every example once per epoch, shuffled),
+    ``w_val`` the validation weights that make early stopping watch the
+    corpus- and class-balanced accuracy. With ``resume``, a model with a
+    checkpoint in ``folder`` continues from it (or is just reloaded if it had finished).
     """
     import keras
 
@@ -116,10 +143,11 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
     from .checkpoint import RunCheckpoint
     from .model import build_model, load_model
 
-    x_train, y_train, x_val, y_val = data
+    x_train, y_train, w_train, x_val, y_val, w_val = data
     n_classes = len(feature_config.labels)
     keras.utils.set_random_seed(seed)
     ckpt = RunCheckpoint(folder, patience=tc.patience)
+    epoch_size = min(tc.epoch_size or len(x_train), len(x_train))
     if resume and ckpt.last_path.exists():
         ckpt.load_state()
         model = load_model(ckpt.last_path)
@@ -127,17 +155,18 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
         flat = x_train.reshape(-1, x_train.shape[-1])
         model = build_model(feature_config.n_frames, feature_config.n_mfcc, n_classes, model_config,
                             mean=flat.mean(axis=0), variance=flat.var(axis=0), name=name)
-        steps = tc.epochs * -(-len(x_train) // tc.batch_size)
+        steps = tc.epochs * -(-epoch_size // tc.batch_size)
         schedule = keras.optimizers.schedules.CosineDecay(tc.learning_rate, decay_steps=steps, alpha=0.02)
         model.compile(optimizer=keras.optimizers.Adam(schedule),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing),
-                      metrics=["accuracy"])
+                      weighted_metrics=["accuracy"])
     if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
         batches = AugmentedBatches(x_train, y_train, n_classes, tc.batch_size,
                                    fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
-                                   config=spec_config, seed=seed + ckpt.epoch, feature_config=feature_config)
-        # No validation part (val_fraction 0 / no val actors): train all epochs, keep the last.
-        validation = (x_val, keras.utils.to_categorical(y_val, n_classes)) if len(x_val) else None
+                                   config=spec_config, seed=seed + ckpt.epoch, feature_config=feature_config,
+                                   weights=w_train, epoch_size=epoch_size)
+        # No validation part (val_fraction 0 / no val speakers): train all epochs, keep the last.
+        validation = (x_val, keras.utils.to_categorical(y_val, n_classes), w_val) if len(x_val) else None
         model.fit(batches, validation_data=validation,
                   epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose, callbacks=[ckpt])
     elif ckpt.best_path.exists():
@@ -145,104 +174,171 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
     return model, ckpt
 
 
-def train_run(out_dir: Path, data_root: Optional[Path] = None, feature_config: Optional[FeatureConfig] = None,
+@dataclass(frozen=True)
+class RunSetup:
+    """Every configuration of a run, as written to (and read back from) ``run_config.json``."""
+
+    features: FeatureConfig
+    train: TrainConfig
+    model: ModelConfig
+    augment: AugmentConfig
+    spec_augment: SpecAugmentConfig
+    sources: tuple[Source, ...]
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form."""
+        return {"features": self.features.to_dict(), "train": asdict(self.train), "model": self.model.to_dict(),
+                "augment": asdict(self.augment), "spec_augment": asdict(self.spec_augment),
+                "sources": [str(Source(s.kind, s.root.resolve())) for s in self.sources]}
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "RunSetup":
+        """Read ``run_dir/run_config.json`` (a run to resume)."""
+        if not (run_dir / "run_config.json").exists():
+            raise DatasetError(f"nothing to resume in {run_dir} (no run_config.json)")
+        saved = json.loads((run_dir / "run_config.json").read_text())
+        sources = saved.get("sources") or [f"ravdess={saved['data_root']}"]   # runs from before several corpora
+        return cls(FeatureConfig.from_dict(saved["features"]), TrainConfig.from_dict(saved["train"]),
+                   ModelConfig.from_dict(saved["model"]), AugmentConfig(**saved["augment"]),
+                   SpecAugmentConfig(**saved["spec_augment"]), tuple(Source.parse(s) for s in sources))
+
+
+def as_sources(data: Union[None, str, Path, Sequence[Source]]) -> tuple[Source, ...]:
+    """``None`` (every shared corpus), a RAVDESS folder, or ``Source`` objects -> a tuple of sources."""
+    if data is None:
+        from .corpora import default_sources
+        return tuple(default_sources())
+    if isinstance(data, (str, Path)):
+        return (Source("ravdess", Path(data)),)
+    return tuple(data)
+
+
+def prepare_split(setup: RunSetup) -> tuple[Split, dict]:
+    """Scan the sources, take a smoke subset if asked, and split by the protocol."""
+    tc = setup.train
+    clips = scan_sources(setup.sources, include_song=tc.include_song)
+    split = make_split(clips, tc.protocol, seed=tc.seed, test_fraction=tc.test_fraction,
+                       val_fraction=tc.val_fraction, test_speakers=tc.test_speakers, val_speakers=tc.val_speakers,
+                       fold=tc.fold, test_corpus=tc.test_corpus)
+    if tc.max_clips:   # a smoke run: the same split, fewer clips in each part
+        n = tc.max_clips
+        split = Split(subset(split.train, n, tc.seed), subset(split.val, max(1, n // 4), tc.seed) if split.val else [],
+                      subset(split.test, max(1, n // 4), tc.seed) if split.test else [], split.protocol,
+                      {**split.info, "max_clips": n})
+    return split, corpus_counts(clips)
+
+
+def part_arrays(feats: FeatureSet, jobs: Sequence[Job], where: dict, tc: TrainConfig) -> dict:
+    """``x``, ``y``, corpus of each row and weights of the train, val and test parts."""
+    parts = {}
+    for name in ("train", "val", "test"):
+        x, y, part_jobs = take(feats, jobs, where[name])
+        corpus = np.array([j.clip.corpus for j in part_jobs], dtype=object)
+        parts[name] = {"x": x, "y": y, "corpus": corpus,
+                       "w": balanced_weights(corpus, y, tc.corpus_power if name == "train" else 0.0)}
+    if not tc.balance:
+        parts["train"]["w"] = None
+    return parts
+
+
+def fit_members(out_dir: Path, setup: RunSetup, parts: dict, resume: bool, verbose: int) -> tuple[list, list]:
+    """Train the ensemble's members one after the other (each with its own checkpoint folder)."""
+    tc = setup.train
+    data = tuple(parts[p][k] for p in ("train", "val") for k in ("x", "y", "w"))
+    members, checkpoints = [], []
+    for k in range(tc.members):
+        folder = out_dir / "checkpoint" / (f"member{k + 1}" if tc.members > 1 else "")
+        name = f"member{k + 1}" if tc.members > 1 else "cnn_gru_attention"
+        member, ckpt = fit_member(folder, tc.seed + 1000 * k, name, data, setup.features, setup.model,
+                                  setup.spec_augment, tc, resume=resume, verbose=verbose)
+        members.append(member)
+        checkpoints.append(ckpt)
+    return members, checkpoints
+
+
+def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = None,
+              feature_config: Optional[FeatureConfig] = None,
               train_config: Optional[TrainConfig] = None, model_config: Optional[ModelConfig] = None,
               augment_config: Optional[AugmentConfig] = None,
               spec_config: Optional[SpecAugmentConfig] = None, resume: bool = False,
               workers: Optional[int] = None, cache_root: Optional[Path] = None, verbose: int = 2) -> RunResult:
     """Train and evaluate one model; write the run folder; return the test figures.
 
-    With ``resume=True``, ``out_dir`` must hold a run interrupted earlier: its
-    configuration is read back from ``run_config.json`` and training continues
-    from its last checkpoint.
+    ``data`` names the corpora (see :func:`as_sources`). With ``resume=True``,
+    ``out_dir`` must hold a run interrupted earlier: its configuration is read
+    back from ``run_config.json`` and training continues from its last checkpoint.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     if resume:
-        if not (out_dir / "run_config.json").exists():
-            raise DatasetError(f"nothing to resume in {out_dir} (no run_config.json)")
-        saved = json.loads((out_dir / "run_config.json").read_text())
-        feature_config = FeatureConfig.from_dict(saved["features"])
-        tc = saved["train"]
-        train_config = TrainConfig(**{"members": 1, **tc, "test_actors": tuple(tc["test_actors"]),
-                                      "val_actors": tuple(tc["val_actors"])})   # runs from before ensembles had one
-        model_config = ModelConfig.from_dict(saved["model"])
-        augment_config = AugmentConfig(**saved["augment"])
-        spec_config = SpecAugmentConfig(**saved["spec_augment"])
-        data_root = Path(saved["data_root"])
-    feature_config = feature_config or FeatureConfig()
-    tc = train_config or TrainConfig()
-    model_config = model_config or ModelConfig()
-    augment_config = augment_config or AugmentConfig(seed=tc.seed)
-    spec_config = spec_config or SpecAugmentConfig()
-    root = Path(data_root) if data_root else default_root()
+        setup = RunSetup.load(out_dir)
+    else:
+        tc = train_config or TrainConfig()
+        setup = RunSetup(feature_config or FeatureConfig(), tc, model_config or ModelConfig(),
+                         augment_config or AugmentConfig(seed=tc.seed), spec_config or SpecAugmentConfig(),
+                         as_sources(data))
+    tc = setup.train
     if tc.members < 1:
         raise ValueError(f"members must be at least 1, got {tc.members}")
-
-    clips = scan(root, include_song=tc.include_song)
-    if tc.max_clips:
-        clips = subset(clips, tc.max_clips, tc.seed)
-    split = make_split(clips, tc.protocol, seed=tc.seed, test_fraction=tc.test_fraction,
-                       val_fraction=tc.val_fraction, test_actors=tc.test_actors, val_actors=tc.val_actors)
+    split, counts = prepare_split(setup)
     out_dir.mkdir(parents=True, exist_ok=True)
-    feature_config.save(out_dir / "feature_config.json")
-    write_json(out_dir / "run_config.json", {
-        "features": feature_config.to_dict(), "train": asdict(tc), "model": model_config.to_dict(),
-        "augment": asdict(augment_config), "spec_augment": asdict(spec_config), "data_root": str(root.resolve())})
-    save_split(split, out_dir / "split.json", root.resolve())
+    setup.features.save(out_dir / "feature_config.json")
+    write_json(out_dir / "run_config.json", setup.to_dict())
+    save_split(split, out_dir / "split.json", setup.sources)
+    if verbose:
+        print(f"clips per corpus: {', '.join(f'{c} {sum(n.values())}' for c, n in counts.items())}; "
+              f"train {len(split.train)}, val {len(split.val)}, test {len(split.test)}", flush=True)
 
     jobs, where = build_jobs(split, tc.augment)
-    feats = extract_features(jobs, feature_config, augment_config, cache_root=cache_root, workers=workers,
+    feats = extract_features(jobs, setup.features, setup.augment, cache_root=cache_root, workers=workers,
                              progress=verbose > 0)
-    x_train, y_train, _ = take(feats, jobs, where["train"])
-    x_val, y_val, _ = take(feats, jobs, where["val"])
-    x_test, y_test, _ = take(feats, jobs, where["test"])
-    if min(len(x_train), len(x_test)) == 0:
-        raise DatasetError("the training or test part is empty after feature extraction; add clips or change the split")
+    parts = part_arrays(feats, jobs, where, tc)
+    if len(parts["train"]["x"]) == 0:
+        raise DatasetError("the training part is empty after feature extraction; add clips or change the split")
 
     # TensorFlow is imported only now: user errors above are reported without loading it.
     from .model import ensemble_model, save_for_inference
 
-    n_classes = len(feature_config.labels)
-    data = (x_train, y_train, x_val, y_val)
-    members, checkpoints = [], []
-    for k in range(tc.members):
-        folder = out_dir / "checkpoint" / (f"member{k + 1}" if tc.members > 1 else "")
-        name = f"member{k + 1}" if tc.members > 1 else "cnn_gru_attention"
-        member, ckpt = fit_member(folder, tc.seed + 1000 * k, name, data, feature_config,
-                                  model_config, spec_config, tc, resume=resume, verbose=verbose)
-        members.append(member)
-        checkpoints.append(ckpt)
+    members, checkpoints = fit_members(out_dir, setup, parts, resume, verbose)
     model = ensemble_model(members)
     save_for_inference(model, out_dir / "model.keras")
+    write_histories(out_dir, checkpoints)
+    test = parts["test"]
     member_results = []
-    if tc.members > 1:
-        for k, (member, c) in enumerate(zip(members, checkpoints)):
-            accuracy = float(np.mean(member.predict(x_test, batch_size=64, verbose=0).argmax(1) == y_test))
-            member_results.append({"seed": tc.seed + 1000 * k, "epochs_run": c.epoch, "best_epoch": c.best_epoch,
-                                   "test_accuracy": accuracy})
+    for k, (member, c) in enumerate(zip(members, checkpoints)):
+        row = {"seed": tc.seed + 1000 * k, "epochs_run": c.epoch, "best_epoch": c.best_epoch}
+        if len(test["x"]) and tc.members > 1:
+            pred = member.predict(test["x"], batch_size=64, verbose=0).argmax(1)
+            row["test_accuracy"] = float(np.mean(pred == test["y"]))
+            row["per_corpus"] = {name: {"accuracy": r["accuracy"], "uar": r["uar"]} for name, r in
+                                 corpus_reports(test["y"], pred, test["corpus"], setup.features.labels).items()}
+        member_results.append(row)
     ckpt = checkpoints[0]   # RunResult's epochs are the first member's; every member's are in extra["members"]
+    extra = {"n_train": len(parts["train"]["x"]), "n_val": len(parts["val"]["x"]), "n_test": len(test["x"]),
+             "clips_per_corpus": counts, "skipped_clips": feats.skipped, "features_computed": feats.computed,
+             "params": model.count_params(), **({"members": member_results} if tc.members > 1 else {})}
+    accuracy, macro_f1, per_class_f1 = float("nan"), float("nan"), {}
+    if len(test["x"]):
+        y_pred = model.predict(test["x"], batch_size=64, verbose=0).argmax(axis=1)
+        rep = write_reports(out_dir, test["y"], y_pred, test["corpus"], setup.features.labels,
+                            f"{tc.protocol} protocol")
+        accuracy, macro_f1 = float(rep["accuracy"]), float(rep["macro avg"]["f1-score"])
+        per_class_f1 = {k: round(float(rep[k]["f1-score"]), 4) for k in setup.features.labels}
+        extra["per_corpus"] = {c: {k: r[k] for k in ("n", "accuracy", "uar", "chance")}
+                               for c, r in corpus_reports(test["y"], y_pred, test["corpus"],
+                                                          setup.features.labels).items()}
+    result = RunResult(out_dir, accuracy, macro_f1, per_class_f1, ckpt.epoch, ckpt.best_epoch,
+                       time.perf_counter() - t0, extra)
+    write_json(out_dir / "metrics.json", {k: v for k, v in asdict(result).items() if k != "run_dir"})
+    return result
 
-    probs = model.predict(x_test, batch_size=64, verbose=0)
-    y_pred = probs.argmax(axis=1)
-    text, rep = classification_report(y_test, y_pred, feature_config.labels)
-    (out_dir / "report.txt").write_text(text)
-    write_json(out_dir / "report.json", rep)
-    plot_confusion(confusion(y_test, y_pred, n_classes), feature_config.labels, out_dir / "confusion_matrix.png",
-                   f"{tc.protocol} protocol, test accuracy {rep['accuracy']:.3f}")
-    if tc.members == 1:
-        write_json(out_dir / "history.json", ckpt.history)
-        plot_curves(ckpt.history, out_dir / "curves.png", ckpt.best_epoch)
+
+def write_histories(out_dir: Path, checkpoints: list) -> None:
+    """``history.json`` and ``curves.png``: one history, or one per ensemble member."""
+    if len(checkpoints) == 1:
+        write_json(out_dir / "history.json", checkpoints[0].history)
+        plot_curves(checkpoints[0].history, out_dir / "curves.png", checkpoints[0].best_epoch)
     else:
         histories = {f"member{k + 1}": c.history for k, c in enumerate(checkpoints)}
         write_json(out_dir / "history.json", histories)
         plot_curves(histories, out_dir / "curves.png")
-    seconds = time.perf_counter() - t0
-    result = RunResult(out_dir, float(rep["accuracy"]), float(rep["macro avg"]["f1-score"]),
-                       {k: round(float(rep[k]["f1-score"]), 4) for k in feature_config.labels},
-                       ckpt.epoch, ckpt.best_epoch, seconds,
-                       {"n_train": len(x_train), "n_val": len(x_val), "n_test": len(x_test),
-                        "skipped_clips": feats.skipped, "features_computed": feats.computed,
-                        "params": model.count_params(), **({"members": member_results} if member_results else {})})
-    write_json(out_dir / "metrics.json", {k: v for k, v in asdict(result).items() if k != "run_dir"})
-    return result
