@@ -13,6 +13,7 @@ from .features import features
 from .interpreter import load_interpreter, run_model
 from .model_card import ModelError, load_card
 from .resample import resample
+from .speech import NotSpeechError, not_speech_reason
 
 #: ``classify`` refuses files longer than this by default (``listen --input`` takes any length).
 MAX_FILE_SECONDS = 60.0
@@ -41,21 +42,28 @@ class EmotionClassifier:
     ``model`` is ``None`` (the bundled int8 model), ``"int8"`` or ``"float32"``
     (the bundled files) or the path of a ``.tflite`` file with its
     ``model.json`` beside it. Audio at any sample rate is resampled to the
-    model's rate; the same preprocessing as in training is applied (trim,
-    peak-normalise, fit to one window, MFCC).
+    model's rate; the same preprocessing as in training is applied (DC removal,
+    trim, peak-normalise, fit to one window, MFCC). With ``check_speech``,
+    :meth:`predict` refuses what is not speech (tones, hum, noise, clicks) with
+    :class:`~edge_runtime.speech.NotSpeechError`.
 
     Examples
     --------
     >>> clf = EmotionClassifier()
     >>> sr = clf.config.sample_rate
     >>> t = np.arange(2 * sr) / sr
-    >>> p = clf.predict(0.3 * np.sin(2 * np.pi * 220 * t) * np.sin(np.pi * t / 2), sr)
+    >>> x = clf.predict(0.3 * np.sin(2 * np.pi * 220 * t) * np.sin(np.pi * t / 2), sr)
+    Traceback (most recent call last):
+    ...
+    edge_runtime.speech.NotSpeechError: a steady tone or hum (the spectrum hardly changes)
+    >>> p = EmotionClassifier(check_speech=False).predict(0.3 * np.sin(2 * np.pi * 220 * t), sr)
     >>> p.label in clf.labels, len(p.scores), round(sum(p.scores.values()), 2)
     (True, 8, 1.0)
     """
 
     def __init__(self, model: Optional[Union[str, Path]] = None, num_threads: Optional[int] = None,
-                 backend: Optional[str] = None) -> None:
+                 backend: Optional[str] = None, check_speech: bool = True) -> None:
+        self.check_speech = check_speech
         self.card = load_card(model)
         self.config = self.card.feature_config
         self.labels = self.card.labels
@@ -109,12 +117,21 @@ class EmotionClassifier:
         return Prediction(self.labels[best], float(scores[best]),
                           {k: float(v) for k, v in zip(self.labels, scores)})
 
+    def speech_reason(self, mfcc: np.ndarray) -> Optional[str]:
+        """Why the MFCC window is not speech (see :mod:`edge_runtime.speech`), or ``None`` (also when not checking)."""
+        return not_speech_reason(mfcc, self.config) if self.check_speech else None
+
     def predict(self, audio: np.ndarray, sr: int) -> Prediction:
         """Classify mono (or ``(samples, channels)``) ``audio`` sampled at ``sr`` Hz.
 
-        Raises :class:`~edge_runtime.preprocess.SilentAudioError` for silence.
+        Raises :class:`~edge_runtime.preprocess.SilentAudioError` for silence
+        and :class:`~edge_runtime.speech.NotSpeechError` for sound that is not speech.
         """
-        return self.predict_features(self.features(np.asarray(audio), sr))
+        mfcc = self.features(np.asarray(audio), sr)
+        reason = self.speech_reason(mfcc)
+        if reason:
+            raise NotSpeechError(reason)
+        return self.predict_features(mfcc)
 
     def predict_file(self, path: Union[str, Path], max_seconds: Optional[float] = MAX_FILE_SECONDS) -> Prediction:
         """Read, resample and classify one audio file (see :func:`edge_runtime.audio.read_audio`)."""

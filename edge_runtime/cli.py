@@ -19,7 +19,8 @@ from .audio import AudioFileError, TruncatedAudioWarning, audio_info, find_audio
 from .classifier import MAX_FILE_SECONDS, EmotionClassifier
 from .interpreter import MAX_THREADS, InterpreterUnavailable
 from .model_card import ModelError
-from .preprocess import SilentAudioError
+from .preprocess import SILENCE_DBFS, SilentAudioError
+from .speech import NotSpeechError
 from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
 from .stream import StreamClassifier, StreamConfig, WindowResult
 
@@ -62,7 +63,8 @@ HOP_RANGE = (0.05, 10.0)
 
 
 def _classifier(args) -> EmotionClassifier:
-    return EmotionClassifier(args.model, num_threads=args.threads, backend=args.backend)
+    return EmotionClassifier(args.model, num_threads=args.threads, backend=args.backend,
+                             check_speech=not getattr(args, "no_speech_check", False))
 
 
 def _bar(p: float, width: int = 10) -> str:
@@ -95,7 +97,11 @@ def cmd_classify(args) -> int:
                       f"{clf.config.sample_rate} Hz, so expect lower accuracy")
         except SilentAudioError:
             failed += 1
-            _err(f"{path}: silent (peak below -80 dBFS), nothing to classify")
+            _err(f"{path}: silent (peak below {SILENCE_DBFS:.0f} dBFS), nothing to classify")
+            continue
+        except NotSpeechError as err:
+            failed += 1
+            _err(f"{path}: no speech: {err} (--no-speech-check classifies it anyway)")
             continue
         except AudioFileError as err:
             failed += 1
@@ -117,7 +123,7 @@ def cmd_classify(args) -> int:
 
 def _status_line(r: WindowResult) -> str:
     if not r.is_speech:
-        return f"[{r.time:7.1f} s] {'silence':<10} {'':5}  {'':10}  level {r.level_db:6.1f} dBFS"
+        return f"[{r.time:7.1f} s] {r.label:<10} {'':5}  {'':10}  level {r.level_db:6.1f} dBFS"
     return (f"[{r.time:7.1f} s] {r.label:<10} {r.confidence:5.2f}  {_bar(r.confidence)}  "
             f"level {r.level_db:6.1f} dBFS")
 
@@ -197,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"interpreter threads, 1-{MAX_THREADS} (default: runtime's)")
     common.add_argument("--backend", choices=("ai_edge_litert", "tflite_runtime"), default=None,
                         help="interpreter package (default: ai_edge_litert if installed)")
+    common.add_argument("--no-speech-check", action="store_true",
+                        help="classify tones, hum and noise too instead of answering 'no speech'")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("classify", parents=[common], help="classify audio files or folders",

@@ -14,6 +14,8 @@ from .config import FeatureConfig
 MAX_CHANNELS = 8
 #: A clip whose peak stays below this (about -80 dBFS) holds no usable signal.
 SILENCE_PEAK = 1e-4
+#: The same floor in dBFS, for messages.
+SILENCE_DBFS = 20.0 * float(np.log10(SILENCE_PEAK))
 
 
 class SilentAudioError(ValueError):

@@ -20,6 +20,8 @@ from .preprocess import SilentAudioError, frame_rms, remove_dc
 from .resample import StreamResampler
 
 SILENCE = "silence"
+#: The label of a window loud enough to pass the gate that is not speech (a tone, hum, noise; edge_runtime.speech).
+NO_SPEECH = "no speech"
 _FRAME, _HOP = 512, 256     # 32 ms frames, 16 ms hop at 16 kHz for the level meter
 _FLOOR_DB = -100.0          # digital silence counts as this level
 
@@ -64,7 +66,7 @@ class WindowResult:
 
     @property
     def is_speech(self) -> bool:
-        return self.label != SILENCE
+        return self.label not in (SILENCE, NO_SPEECH)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -141,16 +143,21 @@ class StreamClassifier:
         label, confidence, scores, raw = SILENCE, 0.0, {}, None
         if finite and speech_seconds >= self.config.min_speech_seconds:
             try:
-                probs = self.classifier.scores(self.classifier.features(self.window, self.sr))
+                mfcc = self.classifier.features(self.window, self.sr)
             except SilentAudioError:
-                probs = None
+                mfcc = None
+            probs = None
+            if mfcc is not None and self.classifier.speech_reason(mfcc):
+                label = NO_SPEECH
+            elif mfcc is not None:
+                probs = self.classifier.scores(mfcc)
             if probs is not None:
                 raw = self.classifier.labels[int(np.argmax(probs))]
                 self._recent.append(probs)
                 smoothed = np.mean(self._recent, axis=0)
                 pred = self.classifier.prediction(smoothed)
                 label, confidence, scores = pred.label, pred.confidence, pred.scores
-        if label == SILENCE:
+        if label in (SILENCE, NO_SPEECH):
             self._recent.clear()
         ms = (time.perf_counter() - t0) * 1000.0
         result = WindowResult(time=self._samples / self.sr, label=label, confidence=confidence, scores=scores,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -11,10 +12,20 @@ import numpy as np
 
 from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
 from edge_runtime.classifier import EmotionClassifier, Prediction
-from edge_runtime.preprocess import SilentAudioError
+from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 
 #: Uploads longer than this are refused (the model looks at one ~3.2 s window).
 MAX_UPLOAD_SECONDS = 60.0
+
+
+def plain(text: str) -> str:
+    r"""``text`` with every Markdown character escaped, so Streamlit shows it as typed (a file name such as
+    ``[click](https://x/).wav`` must not become a link).
+
+    >>> print(plain("[click](https://x/).wav"))
+    \[click\]\(https\:\/\/x\/\)\.wav
+    """
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>:/~$=])", r"\\\1", text)
 
 
 class UploadError(ValueError):
@@ -68,6 +79,9 @@ def analyse(data: bytes, name: str, classifier: EmotionClassifier,
     try:
         mfcc = classifier.features(audio, sr)
     except SilentAudioError:
-        raise UploadError(f"{name}: the clip is silent (nothing above -80 dBFS)") from None
+        raise UploadError(f"{name}: the clip is silent (nothing above {SILENCE_DBFS:.0f} dBFS)") from None
+    reason = classifier.speech_reason(mfcc)
+    if reason:
+        raise UploadError(f"{name}: no speech: {reason}")
     prediction = classifier.predict_features(mfcc)
     return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3)

@@ -8,7 +8,7 @@ from edge_runtime.audio import AUDIO_SUFFIXES
 from edge_runtime.classifier import EmotionClassifier
 from edge_runtime.model_card import BUNDLED, BUNDLED_DIR, ModelError
 
-from webapp.analysis import MAX_UPLOAD_SECONDS, UploadError, analyse
+from webapp.analysis import MAX_UPLOAD_SECONDS, UploadError, analyse, plain
 from webapp.plots import mfcc_figure, scores_figure, waveform_figure
 
 EMOJI = {"neutral": "😐", "calm": "😌", "happy": "😄", "sad": "😢", "angry": "😠",
@@ -31,10 +31,11 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     try:
         result = analyse(data, name, clf)
     except UploadError as err:
-        st.error(str(err))
+        st.error(plain(str(err)))   # a file name is text, never a link
         return
     except Exception as err:  # never a stack trace in the page
-        st.error(f"{name}: could not classify it ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
+        st.error(plain(f"{name}: could not classify it ({type(err).__name__}: "
+                       f"{str(err).splitlines()[0] if str(err) else ''})"))
         return
     p = result.prediction
     left, right = st.columns([1, 2])

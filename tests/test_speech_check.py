@@ -1,0 +1,90 @@
+"""The speech check: tones, hum, noise and clicks are 'no speech'; real speech of every corpus passes."""
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from edge_runtime import EmotionClassifier, FeatureConfig
+from edge_runtime.features import features
+from edge_runtime.speech import NotSpeechError, not_speech_reason
+
+ROOT = Path(__file__).resolve().parents[1]
+SR = 16000
+
+
+def non_speech() -> dict:
+    """Synthetic signals a microphone may hear that are not speech, 3 s each unless said."""
+    t = np.arange(3 * SR) / SR
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(len(t))
+    spectrum = np.fft.rfft(white)
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+    pink = np.fft.irfft(spectrum, len(t))
+    return {
+        "tone 440 Hz": 0.5 * np.sin(2 * np.pi * 440 * t),
+        "tone 100 Hz": 0.5 * np.sin(2 * np.pi * 100 * t),
+        "tone 3 kHz": 0.5 * np.sin(2 * np.pi * 3000 * t),
+        "square 220 Hz": 0.3 * np.sign(np.sin(2 * np.pi * 220 * t)),
+        "chord": sum(0.2 * np.sin(2 * np.pi * f * t) for f in (262, 330, 392)),
+        "chirp 100-4000 Hz": 0.5 * np.sin(2 * np.pi * (100 * t + 3900 / 6 * t**2)),
+        "mains hum": 0.3 * np.sin(2 * np.pi * 50 * t) + 0.1 * np.sin(2 * np.pi * 150 * t),
+        "tone pulsing at 4 Hz": 0.5 * np.sin(2 * np.pi * 300 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)),
+        "white noise": 0.3 * white / white.std(),
+        "pink noise": 0.3 * pink / pink.std(),
+        "noise bursts": 0.3 * white / white.std() * (np.sin(2 * np.pi * 3 * t) > 0),
+        "clicks": np.where(np.arange(len(t)) % 8000 < 20, 0.8, 0.0),
+        "one sample": np.r_[np.zeros(800), [0.9], np.zeros(800)],
+        "0.1 s of noise": np.r_[np.zeros(8000), 0.5 * white[:1600], np.zeros(8000)],
+    }
+
+
+@pytest.mark.parametrize("name", list(non_speech()))
+def test_non_speech_is_refused(name):
+    x = non_speech()[name].astype(np.float32)
+    cfg = FeatureConfig()
+    assert not_speech_reason(features(x, cfg), cfg) is not None
+    with pytest.raises(NotSpeechError):
+        EmotionClassifier().predict(x, SR)
+    assert EmotionClassifier(check_speech=False).predict(x, SR).label   # still classifiable when asked
+
+
+def test_real_speech_of_every_corpus_passes(data_root):
+    """Every 4th clip of RAVDESS speech and song and CREMA-D: under 1 % refused (none, when measured)."""
+    from edge_runtime.audio import read_audio
+    from train.corpora import scan_sources
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clips = scan_sources()[::4]
+    cfg = FeatureConfig()
+    refused = []
+    for clip in clips:
+        audio, sr = read_audio(clip.path)
+        reason = not_speech_reason(features(audio, cfg), cfg)
+        if reason:
+            refused.append(f"{clip.path.name}: {reason}")
+    print(f"\n{len(refused)} of {len(clips)} real clips refused {refused[:3]}")
+    assert len(clips) > 500 and len(refused) / len(clips) < 0.01
+
+
+def test_cli_and_listen_say_no_speech(tmp_path, clip_path):
+    tone = non_speech()["tone 440 Hz"]
+    sf.write(tmp_path / "tone.wav", tone, SR, subtype="PCM_16")
+    proc = subprocess.run([sys.executable, "-m", "edge_runtime", "classify", str(tmp_path / "tone.wav"),
+                           str(clip_path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 1 and "tone.wav: no speech: a steady tone" in proc.stderr
+    assert clip_path.name in proc.stdout      # the speech file after it is still classified
+    speech, _ = sf.read(clip_path, dtype="float32")
+    sf.write(tmp_path / "both.wav", np.r_[np.zeros(SR), tone, np.zeros(SR), speech], SR, subtype="PCM_16")
+    proc = subprocess.run([sys.executable, "-m", "edge_runtime", "listen", "--input", str(tmp_path / "both.wav"),
+                           "--fast", "--json"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    windows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0
+    before_speech = [w["label"] for w in windows if w["time"] <= 5.0]    # silence, the tone, silence
+    assert set(before_speech) == {"silence", "no speech"} and before_speech.count("no speech") >= 3
+    assert any(w["label"] not in ("no speech", "silence") for w in windows[-6:])   # the speech after it
