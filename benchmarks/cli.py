@@ -18,12 +18,16 @@ MODELS = ROOT / "edge_runtime" / "models"
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                 formatter_class=HelpFormatter)
-    p.add_argument("--quick", action="store_true", help="few clips and runs (CI): seed split only")
+    p.add_argument("--quick", action="store_true",
+                   help="few clips and runs (CI): the shipped model on a few clips, no speaker-run conversion")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="report folder")
     p.add_argument("--runs", type=int, default=None, help="timed inferences per cell (default 300, quick 30)")
-    p.add_argument("--data", type=Path, default=None, help="RAVDESS folder (default as for training)")
+    p.add_argument("--data", action="append", default=None, metavar="KIND=PATH",
+                   help="corpus folders as for python -m train (default: every shared folder)")
     p.add_argument("--speaker-run", type=Path, default=ROOT / "runs" / "speaker",
-                   help="run folder of the speaker-independent model (converted into cache/ if needed)")
+                   help="run folder of the speaker protocol (converted into cache/ if needed)")
+    p.add_argument("--corpus-runs", type=Path, nargs="*", default=None,
+                   help="run folders of the corpus protocol (default: runs/corpus-*)")
     p.add_argument("--no-tflite-runtime", action="store_true", help="skip the tflite-runtime 2.14 venv")
     return p
 
@@ -45,34 +49,39 @@ def run(args) -> Path:
 
     from edge_runtime import EmotionClassifier
     from edge_runtime.audio import read_audio
-    from train.ravdess import default_root
+    from train.corpora import Source, default_sources
 
-    from . import accuracy, latency, memory, pipeline, robustness
+    from . import accuracy, latency, memory, pipeline, robustness, soak
     from .machine import machine_info
 
-    data = Path(args.data or default_root())
+    sources = [Source.parse(d) for d in args.data] if args.data else default_sources()
     runs = args.runs or (30 if args.quick else 300)
     limit = 24 if args.quick else None
     runtimes = ["ai_edge_litert"] + ([] if args.no_tflite_runtime else ["tflite_runtime"]) + ["tensorflow"]
-    n = 7
+    n = 9
     results = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info()}
     if "tflite_runtime" in runtimes:
         results["tflite_runtime_version"] = tflite_runtime_version()
 
-    _step(1, n, "accuracy: Keras float, TFLite float32 and int8 on held-out test clips")
-    results["accuracy"] = {"seed": accuracy.evaluate(ROOT / "runs" / "default", MODELS, data, limit)}
-    if not args.quick:
+    _step(1, n, "accuracy: Keras float, TFLite float32 and int8 on held-out test clips, per corpus")
+    if args.quick:   # the shipped model, on a few of the speaker split's test clips (it trained on them: a smoke)
+        results["accuracy"] = {"smoke": accuracy.evaluate(ROOT / "runs" / "default", MODELS, sources, limit,
+                                                          files_from=args.speaker_run)}
+    else:
         speaker_models = accuracy.converted_models(args.speaker_run, ROOT / "cache" / "benchmarks" / "speaker-models",
-                                                   data)
-        results["accuracy"]["speaker"] = accuracy.evaluate(args.speaker_run, speaker_models, data)
+                                                   sources)
+        results["accuracy"] = {"speaker": accuracy.evaluate(args.speaker_run, speaker_models, sources)}
+    corpus_runs = args.corpus_runs if args.corpus_runs is not None else sorted((ROOT / "runs").glob("corpus-*"))
+    results["corpus"] = accuracy.corpus_protocol(corpus_runs)
     results["sizes_kb"] = {v: (MODELS / f"model_{v}.tflite").stat().st_size / 1024 for v in ("float32", "int8")}
 
     _step(2, n, "robustness: int8 models under simulated microphones and rooms")
-    results["robustness"] = {"seed": robustness.evaluate(EmotionClassifier(),
-                                                         *robustness.test_split(ROOT / "runs" / "default", data, limit))}
-    if not args.quick:   # unseen voices too: the speaker-independent run's int8 file on its held-out actors
-        results["robustness"]["speaker"] = robustness.evaluate(
-            EmotionClassifier(speaker_models / "model_int8.tflite"), *robustness.test_split(args.speaker_run, data))
+    if args.quick:
+        results["robustness"] = {"smoke": robustness.evaluate(EmotionClassifier(), *robustness.test_split(
+            args.speaker_run, sources, limit))}
+    else:   # unseen voices: the speaker run's int8 file on its held-out speakers of every corpus
+        results["robustness"] = {"speaker": robustness.evaluate(
+            EmotionClassifier(speaker_models / "model_int8.tflite"), *robustness.test_split(args.speaker_run, sources))}
 
     _step(3, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
     sample = sorted((ROOT / "samples").glob("*.flac"))[0]
@@ -94,17 +103,28 @@ def run(args) -> Path:
         results["end_to_end"] = pipeline.end_to_end(sample, Path(tmp), repeats=5 if args.quick else 50)
 
     _step(5, n, "edge MFCC vs librosa MFCC (librosa compiles itself first, ~30 s)")
-    clips = sorted(data.glob("Actor_0[1-4]/*.flac"))[:: (60 if args.quick else 8)]
+    ravdess = next((s.root for s in sources if s.kind == "ravdess"), None)
+    clips = (sorted(ravdess.glob("Actor_0[1-4]/*.flac"))[:: (60 if args.quick else 8)] if ravdess else
+             sorted((ROOT / "samples").glob("*.flac")))
     results["mfcc"] = pipeline.mfcc_versus_librosa(clips, repeats=3 if args.quick else 7)
+    results["resample"] = pipeline.resample_rates(repeats=5 if args.quick else 30)
 
-    _step(6, n, "peak memory: edge runtime vs TensorFlow process")
+    _step(6, n, "speech check: real clips refused, synthetic non-speech accepted")
+    results["speech_check"] = pipeline.speech_check(sources, limit=200 if args.quick else None)
+
+    _step(7, n, "peak memory: edge runtime vs TensorFlow process")
     results["memory"] = {
         "edge_runtime int8 (ai-edge-litert)": memory.peak_rss("edge", sample, "int8"),
         "edge_runtime float32 (ai-edge-litert)": memory.peak_rss("edge", sample, "float32"),
         "TensorFlow + Keras model": memory.peak_rss("tensorflow", sample, ROOT / "runs" / "default" / "model.keras"),
     }
 
-    _step(7, n, f"report: {args.out}")
+    _step(8, n, "web app under load: uploads by threads sharing one classifier, memory over time")
+    few = clips[:: max(1, len(clips) // 8)][:8]
+    results["shared_classifier"] = soak.shared_classifier(few, threads=4, calls=10 if args.quick else 50)
+    results["soak"] = soak.soak(few, uploads=40 if args.quick else 300, sessions=4, every=10 if args.quick else 25)
+
+    _step(9, n, f"report: {args.out}")
     from .report import write_report
 
     return write_report(results, args.out)

@@ -67,3 +67,62 @@ def mfcc_versus_librosa(clips: Sequence[Path], repeats: int = 5) -> dict:
         worst = max(worst, float(np.max(np.abs(a - ref))))
     e, b = float(np.median(edge_ms)), float(np.median(librosa_ms))
     return {"clips": len(windows), "edge_ms": e, "librosa_ms": b, "speedup": b / e, "max_abs_diff": worst}
+
+
+#: Capture rates the resampling benchmark converts from (the odd ones cost a plain polyphase bank GBs).
+RESAMPLE_RATES = (8000, 22050, 44100, 48000, 96000, 44101, 192001)
+
+
+def resample_rates(repeats: int = 30) -> dict:
+    """Median ms to bring 4 s of audio at each of :data:`RESAMPLE_RATES` to 16 kHz, whole and streamed in 0.1 s
+    chunks (``edge_runtime.resample``, soxr HQ), and the largest difference between the two."""
+    from edge_runtime.resample import StreamResampler, resample
+
+    rng = np.random.default_rng(0)
+    rows = {}
+    for rate in RESAMPLE_RATES:
+        x = rng.standard_normal(int(SECONDS * rate)).astype(np.float32) * 0.1
+        whole_ms, whole = median_ms(lambda: resample(x, rate, 16000), repeats)
+
+        def streamed():
+            r = StreamResampler(rate, 16000)
+            return np.concatenate([r.process(c) for c in np.array_split(x, int(SECONDS * 10))] + [r.flush()])
+
+        stream_ms, pieces = median_ms(streamed, max(1, repeats // 3))
+        rows[str(rate)] = {"whole_ms": whole_ms, "streamed_ms": stream_ms,
+                           "max_abs_diff": float(np.max(np.abs(whole - pieces))) if len(whole) == len(pieces)
+                           else float("nan")}
+    return {"seconds": SECONDS, "rows": rows}
+
+
+def speech_check(sources, limit=None) -> dict:
+    """The speech check on real clips of every corpus (refused share, per corpus) and on synthetic non-speech
+    (accepted ones named). ``limit``: every k-th clip, about that many."""
+    import warnings
+
+    from edge_runtime import FeatureConfig
+    from edge_runtime.features import features
+    from edge_runtime.speech import not_speech_reason
+    from train.corpora import scan_sources
+    from train.dataset import Job, extract_features
+
+    from .signals import non_speech
+
+    config = FeatureConfig()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clips = scan_sources(sources)
+    clips = clips[:: max(1, len(clips) // limit)] if limit else clips
+    feats = extract_features([Job(c) for c in clips], config, progress=False)   # the clean windows, cached
+    per_corpus: dict = {}
+    for x, job in zip(feats.x, feats.jobs):
+        row = per_corpus.setdefault(job.clip.corpus, {"clips": 0, "refused": 0, "examples": []})
+        row["clips"] += 1
+        reason = not_speech_reason(x, config)
+        if reason:
+            row["refused"] += 1
+            row["examples"] = (row["examples"] + [f"{job.clip.stem}: {reason}"])[:3]
+    synthetic = {name: not_speech_reason(features(x.astype(np.float32), config), config)
+                 for name, x in non_speech().items()}
+    return {"real": per_corpus, "synthetic": synthetic,
+            "synthetic_accepted": [name for name, reason in synthetic.items() if reason is None]}

@@ -80,6 +80,30 @@ def write_report(results: dict, out: Path) -> Path:
         for name, r in res["rows"].items():
             lines.append(f"| {split} ({res['n_test']} clips) | {name} | {r['accuracy']:.4f} | {r['drop_pp']:+.2f} | "
                          f"{r['agreement']:.1%} |")
+    for split, res in results["accuracy"].items():
+        lines += ["", f"Per corpus, {split} split (accuracy; UAR = mean recall over the corpus's classes; int8 drop "
+                      "is float32 minus int8 in points):", "",
+                  "| corpus | clips | chance | Keras | TFLite float32 | TFLite int8 | int8 drop (pp) | int8 UAR |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for corpus, r in res["per_corpus"].items():
+            f32, i8 = r["tflite float32"]["accuracy"], r["tflite int8"]["accuracy"]
+            lines.append(f"| {corpus} | {r['n']} | {r['chance']:.3f} | {r['keras float32']['accuracy']:.3f} | "
+                         f"{f32:.3f} | {i8:.3f} | {100 * (f32 - i8):+.2f} | {r['tflite int8']['uar']:.3f} |")
+    if results.get("corpus"):
+        lines += ["", "## Leave one corpus out (protocol `corpus`, Keras float)", "",
+                  "Each run trains on the other corpora (without the left-out corpus's speakers, so leaving out "
+                  "RAVDESS speech also leaves out their song) and is tested on every clip of the left-out one.", "",
+                  "| left out | trained on | test corpus | clips | accuracy | UAR | chance (UAR) | majority class |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for left_out, r in results["corpus"].items():
+            for corpus, t in r["test"].items():
+                lines.append(f"| {left_out} | {', '.join(r['trained_on'])} | {corpus} | {t['n']} | "
+                             f"{t['accuracy']:.3f} | {t['uar']:.3f} | {t['chance']:.3f} | {t['majority']:.3f} |")
+                plot_confusion(np.array(t["confusion"]), next(iter(results["accuracy"].values()))["labels"],
+                               out / f"confusion_corpus_{corpus}.png",
+                               f"{corpus} left out: accuracy {t['accuracy']:.3f}, UAR {t['uar']:.3f}")
+        lines += [""] + [f"![{c} left out](confusion_corpus_{c}.png)" for r in results["corpus"].values()
+                         for c in r["test"]]
     lines += ["", "Per-class F1 of the int8 model:", "", "| split | " + " | ".join(
         next(iter(results["accuracy"].values()))["labels"]) + " |",
         "|---|" + "---|" * len(next(iter(results["accuracy"].values()))["labels"])]
@@ -91,7 +115,8 @@ def write_report(results: dict, out: Path) -> Path:
         _plot_robustness(rb, out / "robustness.png")
         splits = " | ".join(f"{split} split ({r['n_clips']} clips): accuracy | drop (pp)" for split, r in rb.items())
         lines += ["", "## Robustness: int8 models under simulated microphones and rooms (benchmarks/robustness.py)",
-                  "", "The shipped model on the seed split; the speaker-independent run's model on its unseen actors.",
+                  "", "The speaker run's int8 model on its unseen speakers of every corpus (quick mode: the shipped "
+                  "model on a few clips).",
                   "", f"| condition | imitates | {splits} |", "|---|---|" + "---|---|" * len(rb)]
         for name, first in next(iter(rb.values()))["rows"].items():
             cells = " | ".join(f"{r['rows'][name]['accuracy']:.3f} | {r['rows'][name]['drop_pp']:+.1f}"
@@ -119,6 +144,36 @@ def write_report(results: dict, out: Path) -> Path:
     lines += [f"| **total** | **{e['total_ms']:.2f}** |", "",
               f"Real-time factor: {e['real_time_factor']:.4f} ({1 / e['real_time_factor']:.0f}x faster than "
               "real time).", ""]
+    if "resample" in results:
+        rs = results["resample"]
+        lines += [f"## Resampling {rs['seconds']:g} s of audio to 16 kHz (soxr HQ, median ms)", "",
+                  "| from Hz | whole array | streamed in 0.1 s chunks | max difference |", "|---|---|---|---|"]
+        for rate, r in rs["rows"].items():
+            lines.append(f"| {rate} | {r['whole_ms']:.2f} | {r['streamed_ms']:.2f} | {r['max_abs_diff']:.1e} |")
+        lines.append("")
+    if "speech_check" in results:
+        sc = results["speech_check"]
+        lines += ["## Speech check (edge_runtime.speech)", "", "| corpus | clips | refused | share |", "|---|---|---|---|"]
+        for corpus, r in sc["real"].items():
+            lines.append(f"| {corpus} | {r['clips']} | {r['refused']} | {r['refused'] / max(r['clips'], 1):.2%} |")
+        refused = [n for n, why in sc["synthetic"].items() if why]
+        lines += ["", f"Synthetic non-speech: {len(refused)} of {len(sc['synthetic'])} refused"
+                  + (f"; accepted: {', '.join(sc['synthetic_accepted'])}" if sc["synthetic_accepted"] else "")
+                  + ".", ""]
+        lines += ["| signal | answer |", "|---|---|"] + [f"| {n} | {why or 'speech (accepted)'} |"
+                                                         for n, why in sc["synthetic"].items()] + [""]
+    if "shared_classifier" in results:
+        sh, so = results["shared_classifier"], results["soak"]
+        rss = so["rss_mb"]
+        lines += ["## One classifier shared by threads; the web app's work under load", "",
+                  f"{sh['threads']} threads x {sh['calls'] // sh['threads']} calls on one `EmotionClassifier`: "
+                  f"{sh['different_from_serial']} answers differ from the serial ones, {sh['errors']} errors; "
+                  f"{sh['threaded_per_s']:.0f} clips/s threaded vs {sh['serial_per_s']:.0f} serial.", "",
+                  f"{so['uploads']} uploads by {so['sessions']} threads at once (decode, classify, three figures "
+                  f"rendered to PNG, as a page visit does; `benchmarks/soak.py`): RSS "
+                  + ", ".join(f"{mb:.0f} MB after {k}" for k, mb in rss[:: max(1, len(rss) // 6)])
+                  + f"; peak {so['peak_mb']:.0f} MB, growth after the first batch {so['growth_after_warmup_mb']:+.1f} MB.",
+                  ""]
     mv = results["mfcc"]
     lines += ["## Edge MFCC vs librosa MFCC (same prepared windows)", "",
               f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "

@@ -63,11 +63,9 @@ def evaluate(model, files: Sequence[Path], labels: Sequence[int], seed: int = 0)
     return {"n_clips": len(files), "rows": rows}
 
 
-def test_split(run_dir: Path, data_root: Path, limit: Optional[int] = None) -> tuple[list[Path], list[int]]:
+def test_split(run_dir: Path, sources, limit: Optional[int] = None) -> tuple[list[Path], list[int]]:
     """The files and label indices of a run's test split, the clips :mod:`benchmarks.accuracy` scores."""
-    from train.ravdess import parse_name
+    from .accuracy import test_clips
 
-    from .accuracy import test_files
-
-    files = [data_root / n for n in test_files(run_dir, limit)]
-    return files, [parse_name(f).emotion for f in files]
+    clips = test_clips(run_dir, sources, limit)
+    return [c.path for c in clips], [c.emotion for c in clips]

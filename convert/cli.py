@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--representative", type=int, default=None, metavar="N",
                    help="calibrate int8 on N training clips (default: all of them; 300 of the shipped run's 952 "
                         "cost the int8 ensemble 1.1 points of accuracy, all of them none)")
+    p.add_argument("--evaluation", type=Path, nargs="*", default=(), metavar="RUN_DIR",
+                   help="runs of the same recipe (speaker, corpus protocols) whose held-out figures go into the card")
     p.add_argument("--data", action="append", default=None, metavar="KIND=PATH",
                    help="corpus folders if they moved since training, as for python -m train (repeatable)")
     return p
@@ -33,12 +36,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not (args.run_dir / "model.keras").is_file():
         print(f"error: no trained model in {args.run_dir} (expected model.keras)", file=sys.stderr)
         return 2
+    if importlib.util.find_spec("tensorflow") is None:
+        print("error: converting needs TensorFlow, which the device install leaves out: "
+              "pip install -e '.[train]'", file=sys.stderr)
+        return 2
     from .converter import convert_run
     from .tflite import ConversionError
 
     try:
         convert_run(args.run_dir, args.out or args.run_dir / "tflite", args.variants.split(","),
-                    args.representative, data=args.data)
+                    args.representative, data=args.data,
+                    evaluation_runs=args.evaluation)
     except (ConversionError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

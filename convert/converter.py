@@ -11,10 +11,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from edge_runtime.config import FeatureConfig
+from edge_runtime.model_card import build_card, save_card
 
 #: Below this top-1 agreement of int8 with Keras on the test split, conversion fails.
 MIN_INT8_AGREEMENT = 0.97
-SIDECAR = "model.json"
 
 
 def _features(refs: Sequence[str], sources, config: FeatureConfig, cache_root) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +48,26 @@ def _pick(files: Sequence[str], n: Optional[int], seed: int = 0) -> list[str]:
     return [files[i] for i in sorted(rng.permutation(len(files))[:n])]
 
 
+def corpora_card(counts: dict) -> dict:
+    """``{corpus: {"clips", "licence"}}`` for the card, from a run's clips per corpus and emotion."""
+    from train.corpora import LICENCES
+
+    return {c: {"clips": sum(n.values()), "emotions": n, "licence": LICENCES.get(c, "your own recordings")}
+            for c, n in counts.items()}
+
+
+def evaluation_card(run_dirs: Sequence[Path]) -> dict:
+    """Per-corpus held-out figures (accuracy, UAR, chance) of each run, keyed by protocol (and left-out corpus)."""
+    out = {}
+    for run_dir in map(Path, run_dirs):
+        train = json.loads((run_dir / "run_config.json").read_text())["train"]
+        report = json.loads((run_dir / "report.json").read_text())["per_corpus"]
+        key = train["protocol"] + (f": {train['test_corpus']} left out" if train.get("test_corpus") else "")
+        out[key] = {"run": run_dir.name, "members": train["members"],
+                    "per_corpus": {c: {k: r[k] for k in ("n", "accuracy", "uar", "chance")} for c, r in report.items()}}
+    return out
+
+
 def quantisation(path: Path) -> dict:
     """Input/output dtype, shape and (scale, zero point) of a .tflite file."""
     from edge_runtime.interpreter import load_interpreter
@@ -62,11 +82,13 @@ def quantisation(path: Path) -> dict:
 
 def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float32", "int8"),
                 n_representative: Optional[int] = None, data: Optional[Sequence] = None, cache_root=None,
-                min_agreement: float = MIN_INT8_AGREEMENT, log=print) -> dict:
+                min_agreement: float = MIN_INT8_AGREEMENT, log=print, evaluation_runs: Sequence[Path] = ()) -> dict:
     """Convert the model of ``run_dir`` into ``out_dir``; return the sidecar dictionary.
 
     int8 is calibrated on ``n_representative`` clean training clips (``None``: all of them) and verified
     on the test clips (a run with none, protocol ``all``: on some training clips, said so in the sidecar).
+    The held-out figures of ``evaluation_runs`` (runs of the same recipe under the ``speaker`` and
+    ``corpus`` protocols) go into the card's ``evaluation``.
 
     Raises :class:`convert.tflite.ConversionError` if the export graph departs
     from the Keras model, a file has non-builtin ops (or float tensors in
@@ -125,19 +147,16 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     (out_dir / "verification.txt").write_text(report + "\n")
     log(report)
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
-    sidecar = {
-        "format": 1, "model": "cnn_gru_attention", "members": len(members_of(model)),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "labels": list(config.labels), "feature_config": config.to_dict(),
-        "input_normalisation": {"description": "model input = (mfcc - mean) / std, per coefficient, in float",
-                                "mean": mean.tolist(), "std": std.tolist()},
-        "files": files,
-        "training": {"protocol": run_config["train"]["protocol"], "split": {k: v for k, v in split.items() if k != "files"},
-                     "test_accuracy": metrics.get("test_accuracy"), "macro_f1": metrics.get("macro_f1"),
-                     "per_class_f1": metrics.get("per_class_f1")},
-        "verification": {"part": verify_part, "n_test": int(len(y_test)), "keras_accuracy": keras_accuracy, **rows},
-    }
-    (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
+    training = {"protocol": run_config["train"]["protocol"], "epochs": run_config["train"]["epochs"],
+                "corpora": corpora_card(metrics.get("extra", {}).get("clips_per_corpus", {})),
+                "split": {k: v for k, v in split.items() if k != "files"},
+                "test_accuracy": metrics.get("test_accuracy"), "macro_f1": metrics.get("macro_f1"),
+                "per_class_f1": metrics.get("per_class_f1")}
+    sidecar = build_card(members=len(members_of(model)), feature_config=config, mean=mean, std=std, files=files,
+                         training=training, evaluation=evaluation_card(evaluation_runs or []),
+                         verification={"part": verify_part, "n_test": int(len(y_test)),
+                                       "keras_accuracy": keras_accuracy, **rows})
+    save_card(sidecar, out_dir)
     shutil.copy(run_dir / "feature_config.json", out_dir / "feature_config.json")
     if "int8" in rows and rows["int8"]["agreement"] < min_agreement:
         raise ConversionError(f"int8 model agrees with Keras on only {rows['int8']['agreement']:.1%} of "

@@ -186,9 +186,15 @@ def cmd_info(args) -> int:
     print(f"labels    {', '.join(card.labels)}")
     c = card.feature_config
     print(f"features  {c.n_mfcc} MFCC x {c.n_frames} frames, {c.sample_rate} Hz, window {c.window_seconds:.2f} s")
+    if t.get("corpora"):
+        print("trained   " + "; ".join(f"{c} ({r['clips']} clips, {r['licence']})" for c, r in t["corpora"].items()))
     if t.get("test_accuracy") is not None:
-        print(f"trained   {t.get('protocol')} protocol, test accuracy {t['test_accuracy']:.3f}, "
+        print(f"tested    {t.get('protocol')} protocol, test accuracy {t['test_accuracy']:.3f}, "
               f"macro F1 {t.get('macro_f1', float('nan')):.3f}")
+    for protocol, e in card.evaluation.items():
+        figures = ", ".join(f"{c} {r['accuracy']:.3f} (UAR {r['uar']:.3f}, chance {r['chance']:.3f})"
+                            for c, r in e["per_corpus"].items() if c != "all")
+        print(f"held out  {protocol}: {figures}")
     return 0
 
 

@@ -4,7 +4,10 @@ Neither is TensorFlow: both are small wheels that run on a Raspberry Pi.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import sys
 from pathlib import Path
 from typing import Optional, Union
 
@@ -34,6 +37,28 @@ def available_backends() -> list[str]:
     return found
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (where the interpreter's C++ logging goes) while loading a model.
+
+    Errors still reach the caller as exceptions; only the runtime's chatter is dropped.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):   # no real stderr (a notebook, an embedded interpreter)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def load_interpreter(model_path: Union[str, Path], num_threads: Optional[int] = None,
                      backend: Optional[str] = None):
     """An allocated ``Interpreter`` for ``model_path`` from ``backend`` (default: the first available)."""
@@ -48,8 +73,9 @@ def load_interpreter(model_path: Union[str, Path], num_threads: Optional[int] = 
             module = importlib.import_module(_MODULES[name])
         except ImportError:
             continue
-        interpreter = module.Interpreter(model_path=str(model_path), num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with _quiet_stderr():   # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on every run
+            interpreter = module.Interpreter(model_path=str(model_path), num_threads=num_threads)
+            interpreter.allocate_tensors()
         interpreter.backend = name
         return interpreter
     raise InterpreterUnavailable(

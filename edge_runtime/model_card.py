@@ -6,8 +6,10 @@ runtime cannot reproduce is refused with :class:`ModelError`.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -24,6 +26,9 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 #: Names accepted in place of a path: the bundled files.
 BUNDLED = {"int8": "model_int8.tflite", "float32": "model_float32.tflite"}
 SIDECAR = "model.json"
+#: Version of the ``model.json`` schema written by :func:`build_card` (1: before corpora and evaluation).
+CARD_FORMAT = 2
+SUPPORTED_FORMATS = (1, 2)
 
 
 class ModelError(Exception):
@@ -41,10 +46,33 @@ class ModelCard:
     std: np.ndarray
     variant: str
     training: dict
+    evaluation: dict = dataclasses.field(default_factory=dict)
 
     def normalise(self, features: np.ndarray) -> np.ndarray:
         """The model's input: ``(mfcc - mean) / std`` per coefficient, float32."""
         return ((features - self.mean) / self.std).astype(np.float32)
+
+
+def build_card(*, members: int, feature_config: FeatureConfig, mean: np.ndarray, std: np.ndarray, files: dict,
+               training: dict, verification: dict, evaluation: Optional[dict] = None) -> dict:
+    """The ``model.json`` dictionary: the one place its fields are named (the converter writes it, :func:`load_card`
+    reads it). ``training`` says what the model learned from (protocol, corpora with their clip counts and
+    licences); ``evaluation`` holds held-out figures of runs made with the same recipe."""
+    return {
+        "format": CARD_FORMAT, "model": "cnn_gru_attention", "members": members,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "labels": list(feature_config.labels), "feature_config": feature_config.to_dict(),
+        "input_normalisation": {"description": "model input = (mfcc - mean) / std, per coefficient, in float",
+                                "mean": np.asarray(mean).tolist(), "std": np.asarray(std).tolist()},
+        "files": files, "training": training, "evaluation": evaluation or {}, "verification": verification,
+    }
+
+
+def save_card(card: dict, folder: Union[str, Path]) -> Path:
+    """Write ``card`` as ``folder/model.json``."""
+    path = Path(folder) / SIDECAR
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    return path
 
 
 def resolve_model_path(model: Optional[Union[str, Path]] = None) -> Path:
@@ -73,6 +101,9 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
         raise ModelError(f"{path}: no {SIDECAR} beside it (the converter writes one; it holds labels and features)")
     try:
         meta = json.loads(sidecar.read_text())
+        if meta.get("format", 1) not in SUPPORTED_FORMATS:
+            raise ModelError(f"{sidecar}: model card format {meta.get('format')} is not one this runtime reads "
+                             f"({', '.join(map(str, SUPPORTED_FORMATS))}); upgrade the package")
         config = FeatureConfig.from_dict(meta["feature_config"])
         norm = meta["input_normalisation"]
         mean = np.asarray(norm["mean"], dtype=np.float32)
@@ -96,4 +127,4 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
             raise ModelError(f"{path}: contents differ from the SHA-256 in {sidecar.name} (corrupted or replaced; "
                              f"reinstall or reconvert it)")
     return ModelCard(path=path, labels=labels, feature_config=config, mean=mean, std=std, variant=variant,
-                     training=meta.get("training", {}))
+                     training=meta.get("training", {}), evaluation=meta.get("evaluation", {}))

@@ -13,22 +13,28 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     report = (tmp_path / "REPORT.md").read_text()
-    for heading in ("## Accuracy", "## Robustness", "## Size on disk", "## Latency", "## End to end", "## Edge MFCC vs librosa",
-                    "## Peak memory"):
+    for heading in ("## Accuracy", "## Leave one corpus out", "## Robustness", "## Size on disk", "## Latency",
+                    "## End to end", "## Resampling", "## Speech check", "## One classifier shared",
+                    "## Edge MFCC vs librosa", "## Peak memory"):
         assert heading in report
-    for png in ("latency.png", "accuracy.png", "robustness.png", "confusion_seed_float32.png", "confusion_seed_int8.png"):
+    for png in ("latency.png", "accuracy.png", "robustness.png", "confusion_smoke_float32.png",
+                "confusion_smoke_int8.png", "confusion_corpus_crema-d.png"):
         assert (tmp_path / png).stat().st_size > 10_000
-    rows = results["accuracy"]["seed"]["rows"]
+    rows = results["accuracy"]["smoke"]["rows"]
+    assert set(results["accuracy"]["smoke"]["per_corpus"]) >= {"ravdess", "crema-d", "all"}
     assert set(rows) == {"keras float32", "tflite float32", "tflite int8"}
     assert rows["tflite float32"]["agreement"] == 1.0
     cells = {(r["runtime"], r["model"], r["threads"]) for r in results["latency"]}
     assert len(cells) == 12 and all(r["median_ms"] > 0 and r["p95_ms"] >= r["median_ms"] for r in results["latency"])
     assert results["sizes_kb"]["int8"] <= results["sizes_kb"]["float32"] / 3
     assert results["mfcc"]["max_abs_diff"] < 0.01
-    robust = results["robustness"]["seed"]["rows"]
+    robust = results["robustness"]["smoke"]["rows"]
     assert robust["clean"]["accuracy"] == rows["tflite int8"]["accuracy"]   # same clips, same model
     assert set(robust) >= {"telephone", "noise 20 dB", "room"} and all(0 <= r["accuracy"] <= 1 for r in robust.values())
     assert set(results["end_to_end"]["stages_ms"]) == {"decode", "resample", "mfcc", "inference"}
+    assert results["shared_classifier"]["different_from_serial"] == results["shared_classifier"]["errors"] == 0
+    assert not results["speech_check"]["synthetic_accepted"]
+    assert set(results["resample"]["rows"]) >= {"44100", "48000", "192001"}
     memory = results["memory"]
     assert len({m["label"] for m in memory.values()}) == 1  # every process gives the same answer
     assert results["machine"]["cores"] >= 1 and results["machine"]["cpu"]

@@ -179,3 +179,20 @@ def test_a_model_with_corrupted_weights_is_refused(tmp_path):
 def test_listen_options_out_of_range_are_usage_errors(option):
     proc = _run("listen", *option, "--input", SAMPLES[0], "--fast", timeout=60)
     assert proc.returncode == 2 and "must be between" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_runs_print_no_interpreter_chatter():
+    proc = _run("classify", SAMPLES[0])
+    assert proc.returncode == 0 and proc.stderr == ""       # no "INFO: Created TensorFlow Lite XNNPACK delegate"
+
+
+def test_convert_without_tensorflow_is_one_line(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.keras").write_bytes(b"")
+    probe = ("import importlib.util, sys; real = importlib.util.find_spec; "
+             "importlib.util.find_spec = lambda name, *a: None if name == 'tensorflow' else real(name, *a); "
+             "from convert.cli import main; sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "run")], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "pip install -e '.[train]'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

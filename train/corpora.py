@@ -30,6 +30,10 @@ from .clips import Clip, DatasetError
 
 KINDS = ("ravdess", "ravdess-song", "crema-d", "folder")
 FOLDER_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
+#: Licence of each published corpus (a model trained on one inherits its terms; see README).
+LICENCES = {"ravdess": "CC BY-NC-SA 4.0 (Livingstone & Russo 2018)",
+            "ravdess-song": "CC BY-NC-SA 4.0 (Livingstone & Russo 2018)",
+            "crema-d": "ODbL 1.0 / Database Contents License 1.0 (Cao et al. 2014)"}
 #: The shared folders read when no source is named, in this order.
 SHARED_FOLDERS = ("ravdess", "ravdess-song", "crema-d")
 

@@ -214,7 +214,8 @@ def as_sources(data: Union[None, str, Path, Sequence[Source]]) -> tuple[Source, 
 
 
 def prepare_split(setup: RunSetup) -> tuple[Split, dict]:
-    """Scan the sources, take a smoke subset if asked, and split by the protocol."""
+    """Scan the sources, split by the protocol, take a smoke subset if asked; also the clips per corpus and
+    emotion that were read and that train."""
     tc = setup.train
     clips = scan_sources(setup.sources, include_song=tc.include_song)
     split = make_split(clips, tc.protocol, seed=tc.seed, test_fraction=tc.test_fraction,
@@ -225,7 +226,7 @@ def prepare_split(setup: RunSetup) -> tuple[Split, dict]:
         split = Split(subset(split.train, n, tc.seed), subset(split.val, max(1, n // 4), tc.seed) if split.val else [],
                       subset(split.test, max(1, n // 4), tc.seed) if split.test else [], split.protocol,
                       {**split.info, "max_clips": n})
-    return split, corpus_counts(clips)
+    return split, {"read": corpus_counts(clips), "train": corpus_counts(split.train)}
 
 
 def part_arrays(feats: FeatureSet, jobs: Sequence[Job], where: dict, tc: TrainConfig) -> dict:
@@ -286,7 +287,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     write_json(out_dir / "run_config.json", setup.to_dict())
     save_split(split, out_dir / "split.json", setup.sources)
     if verbose:
-        print(f"clips per corpus: {', '.join(f'{c} {sum(n.values())}' for c, n in counts.items())}; "
+        print(f"clips per corpus: {', '.join(f'{c} {sum(n.values())}' for c, n in counts['read'].items())}; "
               f"train {len(split.train)}, val {len(split.val)}, test {len(split.test)}", flush=True)
 
     jobs, where = build_jobs(split, tc.augment)
@@ -315,7 +316,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
         member_results.append(row)
     ckpt = checkpoints[0]   # RunResult's epochs are the first member's; every member's are in extra["members"]
     extra = {"n_train": len(parts["train"]["x"]), "n_val": len(parts["val"]["x"]), "n_test": len(test["x"]),
-             "clips_per_corpus": counts, "skipped_clips": feats.skipped, "features_computed": feats.computed,
+             "clips_per_corpus": counts["train"], "skipped_clips": feats.skipped, "features_computed": feats.computed,
              "params": model.count_params(), **({"members": member_results} if tc.members > 1 else {})}
     accuracy, macro_f1, per_class_f1 = float("nan"), float("nan"), {}
     if len(test["x"]):
