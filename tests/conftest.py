@@ -9,6 +9,17 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+#: Fixtures that read the shared corpora or train: a test using one is marked ``slow`` (see README, Tests).
+SLOW_FIXTURES = {"data_root", "clip_path", "clips", "smoke_run", "real_clips", "all_clips", "test_split_features"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """``pytest -m "not slow"`` is the fast loop: synthetic audio and samples/, no ../shared, no training."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def _data_root() -> Path:
     from train.ravdess import default_root
 
