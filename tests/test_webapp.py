@@ -196,3 +196,39 @@ def test_page_records_from_the_microphone(playwright, app_url, data_root, tmp_pa
         assert "recording.wav" in page.inner_text("body")
     finally:
         b.close()
+
+
+def test_sessions_uploading_at_once_each_get_their_own_answer(browser, app_url, data_root):
+    """Four visitors upload four different clips at the same moment: each page shows its own clip's label."""
+    clips = [data_root / f"Actor_{a}" / n for a, n in (("03", "03-01-05-02-01-01-03.flac"),
+                                                         ("08", "03-01-04-02-02-01-08.flac"),
+                                                         ("13", "03-01-03-02-01-02-13.flac"),
+                                                         ("16", "03-01-07-02-02-02-16.flac"))]
+    expected = [classify_label(c, "int8") for c in clips]
+    contexts = [browser.new_context() for _ in clips]
+    pages = [ctx.new_page() for ctx in contexts]
+    try:
+        for page in pages:
+            page.goto(app_url)
+        for page, clip in zip(pages, clips):    # every upload starts before any result is read
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(clip))
+        for page, clip, label in zip(pages, clips, expected):
+            value = page.locator('[data-testid="stMetricValue"]')
+            value.wait_for(timeout=90_000)
+            assert value.inner_text().strip() == label, clip.name
+            assert clip.name in page.inner_text("body") and "could not classify" not in page.inner_text("body")
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def test_a_file_name_is_never_a_link(browser, app_url, tmp_path):
+    bad = tmp_path / "[click](https:x.example).wav"
+    bad.write_bytes(b"RIFF" + b"\x00" * 40)
+    page = browser.new_page()
+    _upload(page, app_url, bad)
+    alert = page.locator('[data-testid="stAlert"]')
+    alert.wait_for(timeout=60_000)
+    assert "[click](https:x.example).wav" in alert.inner_text()
+    assert alert.locator("a").count() == 0
+    page.close()
