@@ -1,9 +1,10 @@
 """Parallel, cached feature extraction for (clip, variant) jobs.
 
-The cache lives in ``cache/features/<key>/`` where ``key`` hashes the feature
-config, the augmentation config and the pipeline version; inside it, one
-``.npy`` per job named by the clip, the variant and a fingerprint of the file
-(path, size, modification time). A second run with the same configuration
+The cache lives in ``cache/features/clean-<key>/`` for clean clips, where
+``key`` hashes the feature config (and so the pipeline version), and in
+``cache/features/<key>/`` for augmented copies, where ``key`` also hashes the
+augmentation config; inside, one ``.npy`` per job named by the clip, the
+variant and a fingerprint of the file (path, size, modification time). A second run with the same configuration
 reads every job back instead of recomputing it.
 """
 from __future__ import annotations
@@ -48,10 +49,11 @@ class FeatureSet:
     computed: int = 0      # jobs computed in this call (the rest came from the cache)
 
 
-def cache_dir_for(config: FeatureConfig, aug: AugmentConfig, root: Optional[Path] = None) -> Path:
-    """The cache folder for this pair of configurations."""
-    key = hashlib.sha256((config.to_json() + aug.to_json()).encode()).hexdigest()[:16]
-    return Path(root or DEFAULT_CACHE) / key
+def cache_dir_for(config: FeatureConfig, aug: Optional[AugmentConfig] = None, root: Optional[Path] = None) -> Path:
+    """The cache folder of augmented features for this pair of configurations; with ``aug=None``, the folder of
+    clean features, which depend on the feature configuration alone (any run, converter or benchmark shares them)."""
+    key = hashlib.sha256((config.to_json() + (aug.to_json() if aug else "")).encode()).hexdigest()[:16]
+    return Path(root or DEFAULT_CACHE) / (key if aug else f"clean-{key}")
 
 
 def job_filename(job: Job) -> str:
@@ -96,15 +98,18 @@ def extract_features(jobs: Sequence[Job], config: FeatureConfig, aug: Optional[A
     from tqdm.auto import tqdm
 
     aug = aug or AugmentConfig()
-    folder = cache_dir_for(config, aug, cache_root)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "feature_config.json").write_text(config.to_json())
-    (folder / "augment_config.json").write_text(aug.to_json())
+    folders = {"clean": cache_dir_for(config, None, cache_root), "augmented": cache_dir_for(config, aug, cache_root)}
+    for kind, folder in folders.items():
+        if kind == "clean" or any(j.variant != "clean" for j in jobs):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "feature_config.json").write_text(config.to_json())
+            if kind == "augmented":
+                (folder / "augment_config.json").write_text(aug.to_json())
 
     results: dict[int, np.ndarray] = {}
     todo: list[tuple] = []
     for i, job in enumerate(jobs):
-        target = folder / job_filename(job)
+        target = folders["clean" if job.variant == "clean" else "augmented"] / job_filename(job)
         if target.exists():
             results[i] = np.load(target)
         else:
