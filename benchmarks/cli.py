@@ -123,6 +123,9 @@ def run(args) -> Path:
     few = clips[:: max(1, len(clips) // 8)][:8]
     results["shared_classifier"] = soak.shared_classifier(few, threads=4, calls=10 if args.quick else 50)
     results["soak"] = soak.soak(few, uploads=40 if args.quick else 300, sessions=4, every=10 if args.quick else 25)
+    if not args.quick and Path("/usr/bin/chromium").exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            results["server_soak"] = soak.server_soak(few, Path(tmp), uploads=80)
 
     _step(9, n, f"report: {args.out}")
     from .report import write_report

@@ -174,6 +174,13 @@ def write_report(results: dict, out: Path) -> Path:
                   + ", ".join(f"{mb:.0f} MB after {k}" for k, mb in rss[:: max(1, len(rss) // 6)])
                   + f"; peak {so['peak_mb']:.0f} MB, growth after the first batch {so['growth_after_warmup_mb']:+.1f} MB.",
                   ""]
+        if "server_soak" in results:
+            sv = results["server_soak"]
+            lines += [f"The real page: {sv['uploads']} uploads by {sv['sessions']} Chromium sessions to one Streamlit "
+                      f"server (real clips, and one at 44,101 and 22,050 Hz), server RSS "
+                      + ", ".join(f"{mb:.0f} MB after {k}" for k, mb in sv["rss_mb"][::2])
+                      + f"; peak {sv['peak_mb']:.0f} MB, growth after the first 10 {sv['growth_after_warmup_mb']:+.1f} MB.",
+                      ""]
     mv = results["mfcc"]
     lines += ["## Edge MFCC vs librosa MFCC (same prepared windows)", "",
               f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "

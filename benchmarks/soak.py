@@ -109,3 +109,72 @@ def shared_classifier(clips: Sequence[Path], threads: int = 4, calls: int = 50) 
     threaded_per_s = threads * calls / (time.perf_counter() - t0)
     return {"threads": threads, "calls": threads * calls, "different_from_serial": wrong[0], "errors": len(errors),
             "serial_per_s": round(serial_per_s, 1), "threaded_per_s": round(threaded_per_s, 1)}
+
+
+_SERVER = """
+import json, os, subprocess, sys, time, urllib.request
+from playwright.sync_api import sync_playwright
+
+paths, uploads, port = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+server = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+url = f"http://127.0.0.1:{port}"
+
+def rss_mb():   # the Streamlit server (python -m webapp replaces itself by it)
+    for line in open(f"/proc/{server.pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+try:
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        pages = [browser.new_context().new_page() for _ in range(4)]
+        for page in pages:
+            page.goto(url)
+        samples = [(0, rss_mb())]
+        for i in range(uploads):
+            page, path = pages[i % len(pages)], paths[i % len(paths)]
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(path)
+            page.locator('[data-testid="stCaptionContainer"]', has_text=os.path.basename(path)).first.wait_for(
+                timeout=90_000)
+            if (i + 1) % 10 == 0:
+                samples.append((i + 1, rss_mb()))
+        browser.close()
+    print(json.dumps({"uploads": uploads, "sessions": 4, "rss_mb": samples}))
+finally:
+    server.terminate()
+"""
+
+
+def server_soak(clips: Sequence[Path], workdir: Path, uploads: int = 80, port: int = 8765) -> dict:
+    """The real page: Streamlit serving 4 Chromium sessions that upload ``clips`` (and the first clip again at
+    44,101 and 22,050 Hz, the odd rates whose filter banks the old resampler cached) in turn; server RSS every
+    10 uploads. Needs Playwright and /usr/bin/chromium."""
+    import soundfile as sf
+
+    from edge_runtime.audio import read_audio
+    from edge_runtime.resample import resample
+
+    audio, sr = read_audio(clips[0])
+    odd = []
+    for rate in (44101, 22050):
+        path = Path(workdir) / f"odd_rate_{rate}.wav"
+        sf.write(path, resample(audio, sr, rate), rate, subtype="PCM_16")
+        odd.append(path)
+    paths = [str(p) for p in [*clips, *odd]]
+    proc = subprocess.run([sys.executable, "-c", _SERVER, json.dumps(paths), str(uploads), str(port)],
+                          capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"server soak failed: {proc.stderr.strip().splitlines()[-1:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    rss = [mb for _, mb in result["rss_mb"]]
+    result["growth_after_warmup_mb"] = round(rss[-1] - rss[1], 1)
+    result["peak_mb"] = round(max(rss), 1)
+    return result
