@@ -66,13 +66,7 @@ def soak(clips: Sequence[Path], uploads: int = 300, sessions: int = 4, every: in
     proc = subprocess.run([sys.executable, "-c", _SOAK, json.dumps([str(c) for c in clips]), str(uploads),
                            str(sessions), str(every)], capture_output=True, text=True, timeout=1800, cwd=ROOT,
                           env={**os.environ, **(env or {})})
-    if proc.returncode != 0:
-        raise RuntimeError(f"soak run failed: {proc.stderr.strip().splitlines()[-1:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    rss = [mb for _, mb in result["rss_mb"]]
-    result["growth_after_warmup_mb"] = round(rss[-1] - rss[1], 1)
-    result["peak_mb"] = round(max(rss), 1)
-    return result
+    return _rss_summary(proc, "soak")
 
 
 def shared_classifier(clips: Sequence[Path], threads: int = 4, calls: int = 50) -> dict:
@@ -171,8 +165,13 @@ def server_soak(clips: Sequence[Path], workdir: Path, uploads: int = 80, port: i
     paths = [str(p) for p in [*clips, *odd]]
     proc = subprocess.run([sys.executable, "-c", _SERVER, json.dumps(paths), str(uploads), str(port)],
                           capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    return _rss_summary(proc, "server soak")
+
+
+def _rss_summary(proc: subprocess.CompletedProcess, what: str) -> dict:
+    """The JSON a soak process printed, with its peak and its growth after the first sample batch."""
     if proc.returncode != 0:
-        raise RuntimeError(f"server soak failed: {proc.stderr.strip().splitlines()[-1:]}")
+        raise RuntimeError(f"{what} failed: {proc.stderr.strip().splitlines()[-1:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     rss = [mb for _, mb in result["rss_mb"]]
     result["growth_after_warmup_mb"] = round(rss[-1] - rss[1], 1)
