@@ -20,6 +20,7 @@ from .classifier import MAX_FILE_SECONDS, EmotionClassifier
 from .interpreter import MAX_THREADS, InterpreterUnavailable
 from .model_card import ModelError
 from .preprocess import SILENCE_DBFS, SilentAudioError
+from .resample import SampleRateError
 from .speech import NotSpeechError
 from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
 from .stream import StreamClassifier, StreamConfig, WindowResult
@@ -249,7 +250,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ModelError, InterpreterUnavailable, MicrophoneError, AudioFileError, ValueError) as err:
+    except (ModelError, InterpreterUnavailable, MicrophoneError, AudioFileError, SampleRateError) as err:
         _err(str(err))
         return EXIT_USAGE
     except BrokenPipeError:

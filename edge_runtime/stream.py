@@ -22,7 +22,7 @@ from .resample import StreamResampler
 SILENCE = "silence"
 #: The label of a window loud enough to pass the gate that is not speech (a tone, hum, noise; edge_runtime.speech).
 NO_SPEECH = "no speech"
-_FRAME, _HOP = 512, 256     # 32 ms frames, 16 ms hop at 16 kHz for the level meter
+_FRAME_SECONDS = 0.032     # the level meter's frames (hop: half a frame)
 _FLOOR_DB = -100.0          # digital silence counts as this level
 
 
@@ -112,7 +112,9 @@ class StreamClassifier:
         self.hop = max(1, int(round(config.hop_seconds * self.sr)))
         self.resampler = StreamResampler(input_sr, self.sr)
         self._pending = np.zeros(0, dtype=np.float32)
-        self._levels: deque = deque(maxlen=max(1, int(config.floor_seconds * self.sr / _HOP)))
+        self._frame = max(2, int(round(_FRAME_SECONDS * self.sr)))
+        self._hop = self._frame // 2
+        self._levels: deque = deque(maxlen=max(1, int(config.floor_seconds * self.sr / self._hop)))
         self._recent: deque = deque(maxlen=config.smoothing)
         self._samples = 0
         self.stats = StreamStats()
@@ -134,12 +136,12 @@ class StreamClassifier:
         self.window = np.concatenate([self.window[len(samples):], samples])
         self._samples += len(samples)
         finite = np.all(np.isfinite(samples))
-        new_levels = 20 * np.log10(np.maximum(frame_rms(remove_dc(np.nan_to_num(samples)), _FRAME, _HOP), 1e-5))
+        new_levels = 20 * np.log10(np.maximum(frame_rms(remove_dc(np.nan_to_num(samples)), self._frame, self._hop), 1e-5))
         self._levels.extend(new_levels)
         floor = float(np.percentile(self._levels, 10)) if self._levels else _FLOOR_DB
         threshold = max(self.config.vad_db, floor + self.config.margin_db)
-        levels = 20 * np.log10(np.maximum(frame_rms(remove_dc(np.nan_to_num(self.window)), _FRAME, _HOP), 1e-5))
-        speech_seconds = float(np.sum(levels >= threshold)) * _HOP / self.sr
+        levels = 20 * np.log10(np.maximum(frame_rms(remove_dc(np.nan_to_num(self.window)), self._frame, self._hop), 1e-5))
+        speech_seconds = float(np.sum(levels >= threshold)) * self._hop / self.sr
         label, confidence, scores, raw = SILENCE, 0.0, {}, None
         if finite and speech_seconds >= self.config.min_speech_seconds:
             try:

@@ -88,7 +88,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .audio import AudioReadError
     from .clips import DatasetError
     from .corpora import Source
-    from .hparams import SpecAugmentConfig
+    from .hparams import ConfigError, SpecAugmentConfig
     from .trainer import TrainConfig, train_run
 
     out = args.resume or args.out or Path("runs") / f"{args.protocol}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -105,7 +105,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         spec = SpecAugmentConfig(**{k: v for k, v in chosen.items() if v is not None})
         result = train_run(out, sources, train_config=config, spec_config=spec, resume=args.resume is not None,
                            workers=args.workers, cache_root=args.cache_dir, verbose=0 if args.quiet else 2)
-    except (DatasetError, AudioReadError, ValueError) as err:
+    except (DatasetError, AudioReadError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,6 +6,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 
+class ConfigError(ValueError):
+    """A training setting out of its range (a user error: the CLI prints it in one line)."""
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Sizes and regularisation of the CNN-GRU-attention model."""
@@ -48,4 +52,4 @@ class SpecAugmentConfig:
     def __post_init__(self) -> None:
         for name in ("eq_prob", "reverb_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} is a share of examples, from 0 to 1; got {getattr(self, name)}")
+                raise ConfigError(f"{name} is a share of examples, from 0 to 1; got {getattr(self, name)}")

@@ -13,7 +13,7 @@ from edge_runtime.config import FeatureConfig
 
 from .augment import VARIANTS, AugmentConfig
 from .dataset import FeatureSet, Job, extract_features
-from .hparams import ModelConfig, SpecAugmentConfig
+from .hparams import ConfigError, ModelConfig, SpecAugmentConfig
 from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
 from .report import corpus_reports, plot_curves, write_json, write_reports
@@ -52,7 +52,7 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"unknown train config field(s): {', '.join(unknown)}")
+            raise ConfigError(f"unknown train config field(s): {', '.join(unknown)}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
@@ -280,7 +280,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
                          as_sources(data))
     tc = setup.train
     if tc.members < 1:
-        raise ValueError(f"members must be at least 1, got {tc.members}")
+        raise ConfigError(f"members must be at least 1, got {tc.members}")
     split, counts = prepare_split(setup)
     out_dir.mkdir(parents=True, exist_ok=True)
     setup.features.save(out_dir / "feature_config.json")

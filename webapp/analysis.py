@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
-from edge_runtime.classifier import EmotionClassifier, Prediction
+from edge_runtime.classifier import MAX_FILE_SECONDS, EmotionClassifier, Prediction
 from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 
-#: Uploads longer than this are refused (the model looks at one ~3.2 s window).
-MAX_UPLOAD_SECONDS = 60.0
+#: Uploads longer than this are refused (the model looks at one ~3.2 s window), as by ``classify``.
+MAX_UPLOAD_SECONDS = MAX_FILE_SECONDS
 
 
 def plain(text: str) -> str:

@@ -21,6 +21,15 @@ def classifier(model: str) -> EmotionClassifier:
     return EmotionClassifier(model)
 
 
+def clf_corpora(model: str) -> list[str]:
+    """The corpora the bundled ``model`` was trained on, from its model card."""
+    from edge_runtime.model_card import load_card
+    try:
+        return list(load_card(model).training.get("corpora", {}))
+    except ModelError:
+        return []
+
+
 def show_figure(fig) -> None:
     st.pyplot(fig, clear_figure=True)
     plt.close(fig)
@@ -67,7 +76,8 @@ def main() -> None:
     with st.sidebar:
         model = st.radio("Model", list(BUNDLED), format_func=lambda m: f"{m} ({(BUNDLED_DIR / BUNDLED[m]).stat().st_size // 1024} KB)",
                          help="int8 is what ships to the device; float32 is the unquantised conversion.")
-        st.caption(f"Trained on RAVDESS (actors' speech, 8 emotions). Clips up to {MAX_UPLOAD_SECONDS:.0f} s; "
+        corpora = ", ".join(clf_corpora(model)) or "RAVDESS"
+        st.caption(f"Trained on {corpora} (acted speech, 8 emotions). Clips up to {MAX_UPLOAD_SECONDS:.0f} s; "
                    "the model looks at about 3.2 s around the middle of the speech.")
     try:
         clf = classifier(model)
