@@ -52,15 +52,21 @@ def test_predict_returns_label_confidence_and_all_scores(clip_path):
     assert clf.predict(np.stack([hi, hi], axis=1), 48000).label == pred.label
 
 
-def test_bundled_models_get_most_test_clips_right(data_root):
-    files = json.loads((ROOT / "runs" / "default" / "split.json").read_text())["files"]["test"][::5]
-    from train.ravdess import parse_name
+def test_bundled_models_get_most_clips_right(data_root):
+    """A sanity check of the shipped files on every corpus (chance is 0.125-0.17). The shipped model trained on
+    every shared speaker, so this is not its accuracy on new voices: that is the speaker run's, in README."""
+    import warnings
 
-    truth = [parse_name(data_root / f).label for f in files]
+    from train.corpora import default_sources, resolve_ref
+
+    refs = json.loads((ROOT / "runs" / "speaker" / "split.json").read_text())["files"]["test"][::10]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clips = [resolve_ref(r, default_sources()) for r in refs]
     for variant in ("int8", "float32"):
         clf = EmotionClassifier(variant)
-        acc = np.mean([clf.predict_file(data_root / f).label == t for f, t in zip(files, truth)])
-        assert acc > 0.6, f"{variant}: {acc:.2f}"  # chance is 0.125; shipped test accuracy is in README
+        acc = np.mean([clf.predict_file(c.path).label == c.label for c in clips])
+        assert acc > 0.6, f"{variant}: {acc:.2f}"
 
 
 def test_mfcc_public_api_shape(clip_path):
@@ -116,3 +122,12 @@ def test_missing_or_incompatible_model_is_one_clear_line(tmp_path, clip_path):
     (lonely.parent / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="preemphasis"):
         EmotionClassifier(lonely)
+
+
+@pytest.mark.parametrize("model", ["int8", "float32"])
+def test_bundled_models_name_the_sample_clips(model):
+    """Golden labels, no corpus needed: the two demo clips' emotions are in their RAVDESS names (EE field)."""
+    clf = edge_runtime.EmotionClassifier(model)
+    for clip in sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.flac")):
+        truth = edge_runtime.EMOTIONS[int(clip.name.split("-")[2]) - 1]
+        assert clf.predict_file(clip).label == truth, clip.name
