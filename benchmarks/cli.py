@@ -109,6 +109,10 @@ def run(args) -> Path:
     results["mfcc"] = pipeline.mfcc_versus_librosa(clips, repeats=3 if args.quick else 7)
     results["resample"] = pipeline.resample_rates(repeats=5 if args.quick else 30)
 
+    with tempfile.TemporaryDirectory() as tmp:
+        results["segments"] = pipeline.segments_scaling(
+            clips[:6], Path(tmp), durations=(10.0, 60.0) if args.quick else (10.0, 600.0, 3600.0))
+
     _step(6, n, "speech check: real clips refused, synthetic non-speech accepted")
     results["speech_check"] = pipeline.speech_check(sources, limit=200 if args.quick else None)
 

@@ -1,6 +1,7 @@
 """End-to-end time per 4 s of audio, stage by stage, and the edge MFCC against librosa's."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Sequence
@@ -126,3 +127,50 @@ def speech_check(sources, limit=None) -> dict:
                  for name, x in non_speech().items()}
     return {"real": per_corpus, "synthetic": synthetic,
             "synthetic_accepted": [name for name, reason in synthetic.items() if reason is None]}
+
+
+_SEGMENTS = """
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.run([sys.executable, "-m", "edge_runtime", "classify", "--segments", "--json", "--quiet", sys.argv[1]],
+                   capture_output=True, text=True)
+seconds = time.perf_counter() - t0
+print(json.dumps({"rc": p.returncode, "segments": len(p.stdout.splitlines()), "wall_s": seconds,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def long_recording(clips: Sequence[Path], path: Path, seconds: float, sr: int = 16000) -> Path:
+    """A WAV of ``seconds``: the clips in turn with 2 s of silence after each, written block by block."""
+    import soundfile as sf
+
+    from edge_runtime.audio import load_audio
+
+    pieces = [np.concatenate([load_audio(c, sr), np.zeros(2 * sr, np.float32)]) for c in clips]
+    left = int(seconds * sr)
+    with sf.SoundFile(path, "w", sr, 1, "PCM_16") as f:
+        k = 0
+        while left > 0:
+            block = pieces[k % len(pieces)][:left]
+            f.write(block)
+            left -= len(block)
+            k += 1
+    return path
+
+
+def segments_scaling(clips: Sequence[Path], workdir: Path, durations=(10.0, 600.0, 3600.0)) -> dict:
+    """``classify --segments`` on recordings of each duration: wall time, real-time factor and peak RSS of the
+    process (flat in the length: the file is streamed)."""
+    import subprocess
+    import sys
+
+    rows = {}
+    for seconds in durations:   # ROOT's edge_runtime, whichever folder the benchmark runs from
+        path = long_recording(clips, Path(workdir) / f"long_{int(seconds)}s.wav", seconds)
+        proc = subprocess.run([sys.executable, "-c", _SEGMENTS, str(path)], capture_output=True, text=True,
+                              timeout=3600)
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        row["real_time_factor"] = row["wall_s"] / seconds
+        rows[f"{seconds:g}"] = row
+        path.unlink()
+    return {"rows": rows}

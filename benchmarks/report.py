@@ -151,6 +151,13 @@ def write_report(results: dict, out: Path) -> Path:
         for rate, r in rs["rows"].items():
             lines.append(f"| {rate} | {r['whole_ms']:.2f} | {r['streamed_ms']:.2f} | {r['max_abs_diff']:.1e} |")
         lines.append("")
+    if "segments" in results:
+        lines += ["## Long recordings: `classify --segments` (one process per file, streamed in blocks)", "",
+                  "| recording | wall time s | real-time factor | peak RSS MB | segments |", "|---|---|---|---|---|"]
+        for seconds, r in results["segments"]["rows"].items():
+            lines.append(f"| {float(seconds) / 60:g} min | {r['wall_s']:.1f} | {r['real_time_factor']:.4f} | "
+                         f"{r['peak_rss_mb']:.0f} | {r['segments']} |")
+        lines.append("")
     if "speech_check" in results:
         sc = results["speech_check"]
         lines += ["## Speech check (edge_runtime.speech)", "", "| corpus | clips | refused | share |", "|---|---|---|---|"]

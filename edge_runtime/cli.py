@@ -73,13 +73,67 @@ def _bar(p: float, width: int = 10) -> str:
     return "#" * full + "." * (width - full)
 
 
+def _progress(enabled: bool, name: str):
+    """A ``progress(done, total)`` callback drawing one self-overwriting bar on stderr (or nothing)."""
+    last = [0.0]
+
+    def draw(done: float, total: float) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        share = done / total if total else 1.0
+        print(f"\r{name[-40:]:<40} [{_bar(share, 20)}] {share:4.0%} {done:7.1f}/{total:.1f} s", end="",
+              file=sys.stderr, flush=True)
+    return draw if enabled else None
+
+
+def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
+    """``classify --segments``: emotion over time, one line (or JSON object, or CSV row) per segment."""
+    from .segments import iter_segments, summarise, write_csv
+
+    show_progress = sys.stderr.isatty() and not args.quiet
+    failed, rows = 0, []
+    for path in paths:
+        bar = _progress(show_progress, str(path))
+        if not args.json:
+            print(f"{path}")
+        segments = []
+        try:
+            for seg in iter_segments(clf, path, args.hop, bar):
+                segments.append(seg)
+                if args.json:
+                    print(json.dumps({"path": str(path), **seg.to_dict()}), flush=True)
+                else:
+                    if bar:
+                        print("\r" + " " * 79 + "\r", end="", file=sys.stderr)
+                    conf = f"{seg.confidence:5.2f}  {_bar(seg.confidence)}" if seg.is_speech else ""
+                    print(f"  {seg.start:8.1f} - {seg.end:8.1f} s  {seg.label:<10} {conf}", flush=True)
+        except AudioFileError as err:
+            failed += 1
+            _err(str(err))
+            continue
+        finally:
+            if bar:
+                print(file=sys.stderr)
+        rows += [(str(path), s) for s in segments]
+        print(f"summary {path}: {summarise(segments).line()}", file=sys.stderr if args.json else sys.stdout,
+              flush=True)
+    if args.csv:
+        write_csv(rows, args.csv, clf.labels)
+        print(f"wrote {len(rows)} segments to {args.csv}", file=sys.stderr)
+    return EXIT_FAILED_FILES if failed else 0
+
+
 def cmd_classify(args) -> int:
-    """Classify files and folders; one table row or JSON line per file."""
+    """Classify files and folders; one table row or JSON line per file (per segment with ``--segments``)."""
     clf = _classifier(args)
     paths = find_audio(args.paths)
     if not paths:
         _err("no audio files found in " + ", ".join(map(str, args.paths)))
         return EXIT_USAGE
+    if args.segments:
+        return cmd_segments(args, clf, paths)
     width = min(60, max(len(str(p)) for p in paths))
     if not args.json:
         print(f"{'file':<{width}}  {'emotion':<10} {'conf':>5}  {'':10}  {'runner-up':<10} {'ms':>7}")
@@ -218,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=HelpFormatter)
     p.add_argument("paths", nargs="+", help="audio files, or folders searched recursively")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--segments", action="store_true",
+                   help="long recordings: emotion over time, one line per segment (any length, bounded memory)")
+    p.add_argument("--hop", type=_number(float, *HOP_RANGE, "--hop"), default=0.5,
+                   help="with --segments: seconds between windows")
+    p.add_argument("--csv", default=None, metavar="PATH", help="with --segments: also write the segments as CSV")
+    p.add_argument("--quiet", action="store_true", help="with --segments: no progress bar")
     p.add_argument("--max-seconds", type=_number(float, 0.1, 1e6, "--max-seconds"), default=MAX_FILE_SECONDS,
                    help="refuse longer files (one utterance is expected)")
     p.set_defaults(func=cmd_classify)

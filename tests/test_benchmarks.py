@@ -17,7 +17,7 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     report = (tmp_path / "REPORT.md").read_text()
     for heading in ("## Accuracy", "## Leave one corpus out", "## Robustness", "## Size on disk", "## Latency",
-                    "## End to end", "## Resampling", "## Speech check", "## One classifier shared",
+                    "## End to end", "## Resampling", "## Long recordings", "## Speech check", "## One classifier shared",
                     "## Edge MFCC vs librosa", "## Peak memory"):
         assert heading in report
     for png in ("latency.png", "accuracy.png", "robustness.png", "confusion_smoke_float32.png",
@@ -38,6 +38,9 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     assert results["shared_classifier"]["different_from_serial"] == results["shared_classifier"]["errors"] == 0
     assert not results["speech_check"]["synthetic_accepted"]
     assert set(results["resample"]["rows"]) >= {"44100", "48000", "192001"}
+    lengths = results["segments"]["rows"]
+    assert all(r["rc"] == 0 and r["segments"] > 0 for r in lengths.values())
+    assert lengths["60"]["peak_rss_mb"] < 1.5 * lengths["10"]["peak_rss_mb"]     # streamed: flat in the length
     memory = results["memory"]
     assert len({m["label"] for m in memory.values()}) == 1  # every process gives the same answer
     assert results["machine"]["cores"] >= 1 and results["machine"]["cpu"]

@@ -62,8 +62,8 @@ def test_bad_uploads_give_one_line(int8, data, name, reason):
 def test_silent_and_too_long_uploads(int8):
     with pytest.raises(UploadError, match="silent"):
         analyse(wav_bytes(np.zeros(16000, np.float32), 16000), "zeros.wav", int8)
-    with pytest.raises(UploadError, match="more than the 60 s limit"):
-        analyse(wav_bytes(np.zeros(61 * 8000, np.float32), 8000), "long.wav", int8)
+    with pytest.raises(UploadError, match="more than the 600 s limit"):
+        analyse(wav_bytes(np.zeros(601 * 8000, np.float32), 8000), "long.wav", int8)
 
 
 # --- the page in a real browser -------------------------------------------------------------
@@ -231,4 +231,38 @@ def test_a_file_name_is_never_a_link(browser, app_url, tmp_path):
     alert.wait_for(timeout=60_000)
     assert "[click](https:x.example).wav" in alert.inner_text()
     assert alert.locator("a").count() == 0
+    page.close()
+
+
+def test_long_upload_shows_the_emotion_timeline_and_its_csv(browser, app_url, data_root, tmp_path):
+    """A 20 s recording of three clips with silence between: the page draws the timeline, lists the segments
+    and offers them as CSV, the same segments as ``classify --segments``."""
+    import soundfile as sf
+
+    from edge_runtime.segments import segment_file
+
+    names = ["Actor_22/03-01-05-01-01-01-22.flac", "Actor_13/03-01-04-02-01-01-13.flac"]
+    parts = [np.zeros(32000, np.float32)]
+    for n in names:
+        audio, sr = sf.read(data_root / n, dtype="float32")
+        parts += [audio, np.zeros(48000, np.float32)]
+    path = tmp_path / "two_emotions.wav"
+    sf.write(path, np.concatenate(parts), 16000, subtype="PCM_16")
+    expected, _ = segment_file(EmotionClassifier(), path)
+
+    page = browser.new_page(viewport={"width": 1100, "height": 1800})
+    _upload(page, app_url, path)
+    page.get_by_text("Emotion over time").wait_for(timeout=90_000)
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for(timeout=30_000)
+    with page.expect_download() as info:
+        page.get_by_text("Download the segments (CSV)").click()
+    csv_text = Path(info.value.path()).read_text()
+    rows = csv_text.strip().splitlines()[1:]
+    assert [r.split(",")[3] for r in rows] == [s.label for s in expected]
+    assert "silence" in [s.label for s in expected] and "Traceback" not in page.inner_text("body")
+    page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    shot = os.environ.get("SER_TIMELINE_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot, full_page=True)
     page.close()

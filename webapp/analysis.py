@@ -7,15 +7,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
 from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
-from edge_runtime.classifier import MAX_FILE_SECONDS, EmotionClassifier, Prediction
+from edge_runtime.classifier import EmotionClassifier, Prediction
+from edge_runtime.segments import Segment, Summary, segment_audio
 from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 
-#: Uploads longer than this are refused (the model looks at one ~3.2 s window), as by ``classify``.
-MAX_UPLOAD_SECONDS = MAX_FILE_SECONDS
+#: Uploads longer than this are refused. A clip longer than one model window (3.2 s) is also shown as emotion
+#: over time (edge_runtime.segments), which costs about 1 s of server time per minute of audio.
+MAX_UPLOAD_SECONDS = 600.0
 
 
 def plain(text: str) -> str:
@@ -42,6 +45,8 @@ class Analysis:
     mfcc: np.ndarray         # (n_frames, n_mfcc), exactly what the model saw
     prediction: Prediction
     ms: float                # resample + features + inference
+    segments: tuple = ()     # emotion over time, for a clip longer than one window
+    summary: Optional[Summary] = None
 
     @property
     def seconds(self) -> float:
@@ -80,8 +85,39 @@ def analyse(data: bytes, name: str, classifier: EmotionClassifier,
         mfcc = classifier.features(audio, sr)
     except SilentAudioError:
         raise UploadError(f"{name}: the clip is silent (nothing above {SILENCE_DBFS:.0f} dBFS)") from None
+    if len(audio) / sr > classifier.config.window_seconds:
+        return _analyse_long(name, audio, sr, mfcc, classifier, t0)
     reason = classifier.speech_reason(mfcc)
     if reason:
         raise UploadError(f"{name}: no speech: {reason}")
     prediction = classifier.predict_features(mfcc)
     return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3)
+
+
+def _analyse_long(name: str, audio: np.ndarray, sr: int, mfcc: np.ndarray, classifier: EmotionClassifier,
+                  t0: float) -> Analysis:
+    """A clip longer than one window: emotion over time; the headline is the time-weighted mean of the speech
+    segments' scores (the middle window alone may fall in a pause)."""
+    segments, summary = segment_audio(classifier, audio, sr)
+    speech = [s for s in segments if s.is_speech]
+    if not speech:
+        raise UploadError(f"{name}: no speech found in {len(audio) / sr:.1f} s (only silence or non-speech sound)")
+    weights = np.array([s.end - s.start for s in speech])
+    mean = np.average([[s.scores[k] for k in classifier.labels] for s in speech], axis=0, weights=weights)
+    prediction = classifier.prediction(mean / mean.sum())
+    return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3, tuple(segments), summary)
+
+
+def segments_csv(analysis: Analysis, labels) -> bytes:
+    """The timeline's segments as CSV bytes (the same columns as ``classify --segments --csv``)."""
+    from edge_runtime.segments import write_csv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_csv([(analysis.name, s) for s in analysis.segments], Path(tmp) / "segments.csv", labels)
+        return path.read_bytes()
+
+
+def segment_rows(segments: tuple[Segment, ...]) -> list[dict]:
+    """Rows for the page's table: start, end, emotion, confidence."""
+    return [{"start (s)": round(s.start, 1), "end (s)": round(s.end, 1), "emotion": s.label,
+             "confidence": round(s.confidence, 2) if s.is_speech else None} for s in segments]

@@ -1,6 +1,8 @@
 """The Streamlit page (run it with ``python -m webapp``, not by importing it)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import streamlit as st
 
@@ -8,8 +10,9 @@ from edge_runtime.audio import AUDIO_SUFFIXES
 from edge_runtime.classifier import EmotionClassifier
 from edge_runtime.model_card import BUNDLED, BUNDLED_DIR, ModelError
 
-from webapp.analysis import MAX_UPLOAD_SECONDS, UploadError, analyse, plain
-from webapp.plots import mfcc_figure, scores_figure, waveform_figure
+from webapp.analysis import MAX_UPLOAD_SECONDS, UploadError, analyse, plain, segment_rows, segments_csv
+from webapp.cli import MAX_UPLOAD_MB
+from webapp.plots import mfcc_figure, scores_figure, timeline_figure, waveform_figure
 
 EMOJI = {"neutral": "😐", "calm": "😌", "happy": "😄", "sad": "😢", "angry": "😠",
          "fearful": "😨", "disgust": "🤢", "surprised": "😲"}
@@ -49,7 +52,7 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     p = result.prediction
     left, right = st.columns([1, 2])
     with left:
-        st.metric("Predicted emotion", p.label)
+        st.metric("Predicted emotion" + (" (over the speech)" if result.segments else ""), p.label)
         st.markdown(f"**{p.confidence:.0%}** confident")
         st.markdown(f"<div style='font-size:4rem;line-height:1'>{EMOJI.get(p.label, '')}</div>",
                     unsafe_allow_html=True)
@@ -59,6 +62,14 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     with right:
         show_figure(scores_figure(p.scores))
     st.audio(data)
+    if result.segments:
+        st.subheader("Emotion over time")
+        show_figure(timeline_figure(result.segments, result.seconds))
+        st.caption(f"A {clf.config.window_seconds:.1f} s window every 0.5 s; grey is silence or no speech. "
+                   + result.summary.line())
+        st.dataframe(segment_rows(result.segments), hide_index=True, use_container_width=True)
+        st.download_button("Download the segments (CSV)", segments_csv(result, clf.labels),
+                           file_name=f"{Path(name).stem}_segments.csv", mime="text/csv")
     st.subheader("Waveform")
     show_figure(waveform_figure(result.audio, result.sample_rate))
     st.subheader("MFCC (the model's input)")
@@ -71,14 +82,16 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
 def main() -> None:
     st.set_page_config(page_title="Speech emotion", page_icon="🎙️", layout="centered")
     st.title("Speech emotion recognition")
-    st.write("Upload a short speech clip or record one; the on-device model (the same TFLite file a "
-             "Raspberry Pi runs) names one of 8 emotions.")
+    st.write("Upload a speech clip or record one; the on-device model (the same TFLite file a Raspberry Pi "
+             f"runs) names one of 8 emotions, and shows them over time for a longer recording (up to "
+             f"{MAX_UPLOAD_SECONDS / 60:.0f} minutes).")
     with st.sidebar:
         model = st.radio("Model", list(BUNDLED), format_func=lambda m: f"{m} ({(BUNDLED_DIR / BUNDLED[m]).stat().st_size // 1024} KB)",
                          help="int8 is what ships to the device; float32 is the unquantised conversion.")
         corpora = ", ".join(clf_corpora(model)) or "RAVDESS"
-        st.caption(f"Trained on {corpora} (acted speech, 8 emotions). Clips up to {MAX_UPLOAD_SECONDS:.0f} s; "
-                   "the model looks at about 3.2 s around the middle of the speech.")
+        st.caption(f"Trained on {corpora} (acted speech, 8 emotions). Clips up to {MAX_UPLOAD_SECONDS / 60:.0f} "
+                   f"minutes and {MAX_UPLOAD_MB} MB; "
+                   "a 3.2 s window at a time.")
     try:
         clf = classifier(model)
     except ModelError as err:

@@ -11,6 +11,8 @@ from typing import Optional, Sequence
 from edge_runtime.cli import HelpFormatter
 
 APP = Path(__file__).resolve().parent / "app.py"
+#: Largest upload in MB (10 minutes of 48 kHz 16-bit mono WAV is 55 MB); the page says so.
+MAX_UPLOAD_MB = 100
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,11 +21,11 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=HelpFormatter)
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 exposes it to the network)")
     p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--max-upload-mb", type=int, default=50, help="largest upload Streamlit accepts")
+    p.add_argument("--max-upload-mb", type=int, default=MAX_UPLOAD_MB, help="largest upload Streamlit accepts")
     return p
 
 
-def streamlit_command(host: str, port: int, max_upload_mb: int = 50) -> list[str]:
+def streamlit_command(host: str, port: int, max_upload_mb: int = MAX_UPLOAD_MB) -> list[str]:
     """The ``streamlit run`` command line: headless, no telemetry, no tracebacks in the page."""
     return [sys.executable, "-m", "streamlit", "run", str(APP),
             f"--server.address={host}", f"--server.port={port}", "--server.headless=true",

@@ -60,3 +60,29 @@ def scores_figure(scores: Mapping[str, float]) -> Figure:
     ax.set(xlim=(0, 1), xlabel="probability")
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+#: One colour per emotion for the timeline; silence and non-speech are grey.
+EMOTION_COLOURS = {"neutral": "#7f7f7f", "calm": "#17becf", "happy": "#ffbf00", "sad": "#1f77b4",
+                   "angry": "#d62728", "fearful": "#9467bd", "disgust": "#2ca02c", "surprised": "#ff7f0e"}
+
+
+def timeline_figure(segments, seconds: float) -> Figure:
+    """Emotion over time: each segment a coloured band (silence grey), its confidence as a line above it."""
+    fig, (band, line) = plt.subplots(2, 1, figsize=(8, 3.2), sharex=True, layout="constrained",
+                                     gridspec_kw={"height_ratios": [1, 2]})
+    seen = {}
+    for s in segments:
+        colour = EMOTION_COLOURS.get(s.label, "#d9d9d9")
+        bar = band.barh(0, s.end - s.start, left=s.start, color=colour, height=1.0,
+                        alpha=1.0 if s.is_speech else 0.5)
+        if s.is_speech and s.label not in seen:
+            seen[s.label] = bar
+        if s.is_speech:
+            line.plot([s.start, s.end], [s.confidence, s.confidence], color=colour, linewidth=2.5)
+    band.set(yticks=[], xlim=(0, seconds))
+    band.legend(seen.values(), seen.keys(), loc="upper center", bbox_to_anchor=(0.5, 1.9), ncol=min(8, len(seen)),
+                fontsize=8, frameon=False)
+    line.set(ylim=(0, 1), ylabel="confidence", xlabel="time (s)")
+    line.grid(alpha=0.3)
+    return fig
