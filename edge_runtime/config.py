@@ -25,6 +25,20 @@ EMOTIONS: tuple[str, ...] = (
 FEATURE_PIPELINE_VERSION = 2
 
 
+def fields_from(cls, data: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The keyword arguments of dataclass ``cls`` from a JSON ``data`` dictionary: unknown keys are an error,
+    JSON lists become tuples. Every configuration's ``from_dict`` goes through here.
+
+    >>> fields_from(FeatureConfig, {"n_mfcc": 20, "labels": ["a", "b"]}, "feature")
+    {'n_mfcc': 20, 'labels': ('a', 'b')}
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {what} config field(s): {', '.join(unknown)}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """Everything needed to turn raw audio into the model's input, reproducibly.
@@ -130,12 +144,8 @@ class FeatureConfig:
         A version-1 config (written before DC removal existed) reads back with
         ``remove_dc`` and the high-pass off, as it was trained.
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown feature config field(s): {', '.join(unknown)}")
         before_v2 = {"remove_dc": False, "highpass_hz": 0.0} if data.get("version", 1) < 2 else {}
-        return cls(**{**before_v2, **dict(data)})
+        return cls(**{**before_v2, **fields_from(cls, data, "feature")})
 
     @classmethod
     def from_json(cls, text: str) -> "FeatureConfig":

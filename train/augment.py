@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from edge_runtime.config import fields_from
+
 VARIANTS: tuple[str, ...] = ("clean", "stretch", "pitch", "noise")
 
 
@@ -31,6 +33,11 @@ class AugmentConfig:
     def to_json(self) -> str:
         """Stable JSON text (sorted keys)."""
         return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AugmentConfig":
+        """From ``run_config.json``; unknown keys are an error."""
+        return cls(**fields_from(cls, data, "augment"))
 
 
 def variant_rng(seed: int, clip_name: str, variant: str) -> np.random.Generator:

@@ -5,6 +5,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from edge_runtime.config import fields_from
+
 
 class ConfigError(ValueError):
     """A training setting out of its range (a user error: the CLI prints it in one line)."""
@@ -30,8 +32,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
-        """Inverse of :meth:`to_dict` (JSON lists become tuples)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        """Inverse of :meth:`to_dict` (JSON lists become tuples); unknown keys are an error."""
+        return cls(**fields_from(cls, data, "model"))
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class SpecAugmentConfig:
     max_mel_mask: int = 10     # mel bands per mask
     eq_prob: float = 0.0       # share of examples heard through a random microphone (train.channel)
     reverb_prob: float = 0.0   # share of examples put in a random room (train.channel)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SpecAugmentConfig":
+        """From ``run_config.json``; unknown keys are an error."""
+        return cls(**fields_from(cls, data, "spec_augment"))
 
     def __post_init__(self) -> None:
         for name in ("eq_prob", "reverb_prob"):

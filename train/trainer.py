@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from edge_runtime.config import FeatureConfig
+from edge_runtime.config import FeatureConfig, fields_from
 
 from .augment import VARIANTS, AugmentConfig
 from .dataset import FeatureSet, Job, extract_features
@@ -49,11 +49,10 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
         """Inverse of ``asdict`` (JSON lists become tuples); unknown keys are an error."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(f"unknown train config field(s): {', '.join(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        try:
+            return cls(**fields_from(cls, data, "train"))
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 @dataclass
@@ -199,8 +198,8 @@ class RunSetup:
         saved = json.loads((run_dir / "run_config.json").read_text())
         sources = saved.get("sources") or [f"ravdess={saved['data_root']}"]   # runs from before several corpora
         return cls(FeatureConfig.from_dict(saved["features"]), TrainConfig.from_dict(saved["train"]),
-                   ModelConfig.from_dict(saved["model"]), AugmentConfig(**saved["augment"]),
-                   SpecAugmentConfig(**saved["spec_augment"]), tuple(Source.parse(s) for s in sources))
+                   ModelConfig.from_dict(saved["model"]), AugmentConfig.from_dict(saved["augment"]),
+                   SpecAugmentConfig.from_dict(saved["spec_augment"]), tuple(Source.parse(s) for s in sources))
 
 
 def as_sources(data: Union[None, str, Path, Sequence[Source]]) -> tuple[Source, ...]:
