@@ -1,4 +1,4 @@
-"""``python -m convert RUN_DIR --out DIR`` / ``ser-convert``: Keras run folder -> TFLite files."""
+"""``python -m convert RUN_DIR --out DIR``: Keras run folder -> TFLite files and their model card."""
 from __future__ import annotations
 
 import argparse
@@ -20,8 +20,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", default="float32,int8",
                    help="comma-separated: float32, int8, and optionally float16, dynamic")
     p.add_argument("--representative", type=int, default=None, metavar="N",
-                   help="calibrate int8 on N training clips (default: all of them; 300 of the shipped run's 952 "
-                        "cost the int8 ensemble 1.1 points of accuracy, all of them none)")
+                   help="calibrate int8 on N clean training clips (default: all of them; fewer cost accuracy, "
+                        "see docs/training.md)")
     p.add_argument("--evaluation", type=Path, nargs="*", default=(), metavar="RUN_DIR",
                    help="runs of the same recipe (speaker, corpus protocols) whose held-out figures go into the card")
     p.add_argument("--data", action="append", default=None, metavar="KIND=PATH",

@@ -16,8 +16,8 @@ Here the graph is restructured, numerically identical to the trained model:
   folded into the input bias, and the candidate's recurrent bias (which sits
   inside ``r * (.)``, Keras' ``reset_after=True``) is one shared vector.
 
-Measured on the default architecture (184k parameters, 25 GRU steps): int8
-file 0.32x the float32 file, against 1.14x for the plain unrolled GRU.
+With the plain unrolled GRU the int8 file came out larger than the float32
+one; with this graph it is about a third of it (benchmarks/results/REPORT.md).
 """
 from __future__ import annotations
 

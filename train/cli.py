@@ -1,4 +1,4 @@
-"""``python -m train`` / ``ser-train``: train the emotion model on RAVDESS speech and song, CREMA-D and your own
+"""``python -m train``: train the emotion model on RAVDESS speech and song, CREMA-D and your own
 recordings."""
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs")
     p.add_argument("--members", type=int, default=3, metavar="N",
                    help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
-                        "(1 = one model; an ensemble of 3 is about 5 points better on unseen speakers)")
+                        "(1 = one model; docs/training.md compares them)")
     p.add_argument("--no-augment", action="store_true", help="train on clean clips only (no 4x augmentation)")
     p.add_argument("--mel-masks", type=int, default=None, metavar="N",
                    help="SpecAugment mel-band masks per training example (0 = off; default: the SpecAugmentConfig "

@@ -1,4 +1,4 @@
-"""``python -m webapp`` / ``ser-app``: start the Streamlit page on a local port."""
+"""``python -m webapp``: start the Streamlit page on a local port."""
 from __future__ import annotations
 
 import argparse
