@@ -91,8 +91,9 @@ def write_report(results: dict, out: Path) -> Path:
                          f"{f32:.3f} | {i8:.3f} | {100 * (f32 - i8):+.2f} | {r['tflite int8']['uar']:.3f} |")
     if results.get("corpus"):
         lines += ["", "## Leave one corpus out (protocol `corpus`, Keras float)", "",
-                  "Each run trains on the other corpora (without the left-out corpus's speakers, so leaving out "
-                  "RAVDESS speech also leaves out their song) and is tested on every clip of the left-out one.", "",
+                  "Each run trains on the other corpora without the left-out corpus's speakers (leaving out RAVDESS "
+                  "speech also leaves out their song, which is then tested too) and is tested on every clip of the "
+                  "left-out one.", "",
                   "| left out | trained on | test corpus | clips | accuracy | UAR | chance (UAR) | majority class |",
                   "|---|---|---|---|---|---|---|---|"]
         for left_out, r in results["corpus"].items():
