@@ -243,7 +243,7 @@ def cmd_info(args) -> int:
     print(f"features  {c.n_mfcc} MFCC x {c.n_frames} frames, {c.sample_rate} Hz, window {c.window_seconds:.2f} s")
     if t.get("corpora"):
         print("trained   " + "; ".join(f"{c} ({r['clips']} clips, {r['licence']})" for c, r in t["corpora"].items()))
-    if t.get("test_accuracy") is not None:
+    if isinstance(t.get("test_accuracy"), float) and t["test_accuracy"] == t["test_accuracy"]:   # not None/NaN
         print(f"tested    {t.get('protocol')} protocol, test accuracy {t['test_accuracy']:.3f}, "
               f"macro F1 {t.get('macro_f1', float('nan')):.3f}")
     for protocol, e in card.evaluation.items():

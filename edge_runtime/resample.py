@@ -81,27 +81,50 @@ class StreamResampler:
         self.identity = self.orig_sr == self.target_sr
         self._stream = None if self.identity else soxr.ResampleStream(
             self.orig_sr, self.target_sr, 1, dtype="float32", quality=QUALITY)
+        self._n_in = self._n_out = 0
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
         """Feed mono samples; return the output samples that are now complete."""
         chunk = np.ascontiguousarray(chunk, dtype=np.float32).reshape(-1)
         if self.identity:
             return chunk.copy()
-        return self._stream.resample_chunk(chunk, last=False)
+        out = self._stream.resample_chunk(chunk, last=False)
+        self._n_in += len(chunk)
+        self._n_out += len(out)
+        return out
 
     def flush(self) -> np.ndarray:
-        """End the stream and return the remaining output samples."""
+        """End the stream and return the remaining output samples (up to :func:`output_length` in all)."""
         if self.identity:
             return np.zeros(0, np.float32)
-        return self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
+        rest = self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
+        return _fit(rest, output_length(self._n_in, self.orig_sr, self.target_sr) - self._n_out)
+
+
+def output_length(n: int, orig_sr: int, target_sr: int) -> int:
+    """Samples that ``n`` input samples become: ``ceil(n * target_sr / orig_sr)``, librosa's convention (soxr
+    alone may give one fewer; one sample decides where a centre crop starts).
+
+    >>> output_length(51786 * 3, 48000, 16000), output_length(10, 44100, 16000)
+    (51786, 4)
+    """
+    return -(-n * target_sr // orig_sr)
+
+
+def _fit(y: np.ndarray, n: int) -> np.ndarray:
+    """``y`` cut or zero-padded at the end to ``n`` samples."""
+    n = max(n, 0)
+    return y[:n] if len(y) >= n else np.concatenate([y, np.zeros(n - len(y), np.float32)])
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Resample mono ``audio`` from ``orig_sr`` to ``target_sr`` (float32), soxr "HQ"."""
+    """Resample mono ``audio`` from ``orig_sr`` to ``target_sr`` (float32), soxr "HQ", to
+    :func:`output_length` samples: the same samples as ``librosa.resample(..., res_type="soxr_hq")``."""
     orig_sr, target_sr = check_rate(orig_sr), check_rate(target_sr)
     audio = np.ascontiguousarray(audio, dtype=np.float32)
     if orig_sr == target_sr:
         return audio
     import soxr
 
-    return soxr.resample(audio, orig_sr, target_sr, quality=QUALITY).astype(np.float32, copy=False)
+    y = soxr.resample(audio, orig_sr, target_sr, quality=QUALITY).astype(np.float32, copy=False)
+    return _fit(y, output_length(len(audio), orig_sr, target_sr))

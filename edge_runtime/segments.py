@@ -29,9 +29,7 @@ from .stream import NO_SPEECH, SILENCE, StreamClassifier, StreamConfig, WindowRe
 
 #: Segments hop by default every this many seconds (as ``listen``), without smoothing: a change shows at once.
 DEFAULT_HOP = 0.5
-#: A window speaks for its slice only with this much speech in it: a window holding the first or last half
-#: second of an utterance (the rest silence) says more about the edge than about the emotion.
-MIN_SPEECH_SECONDS = 1.0
+
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ def segments_of_chunks(classifier: EmotionClassifier, chunks: Iterable[np.ndarra
                        hop_seconds: float = DEFAULT_HOP,
                        progress: Optional[Callable[[float, float], None]] = None) -> Iterator[Segment]:
     """Segments of a recording arriving as mono ``chunks`` at ``sr`` (followed by one window of silence)."""
-    config = StreamConfig(hop_seconds=hop_seconds, smoothing=1, min_speech_seconds=MIN_SPEECH_SECONDS)
+    config = StreamConfig(hop_seconds=hop_seconds, smoothing=1)
     stream = StreamClassifier(classifier, sr, config)
 
     def windows() -> Iterator[WindowResult]:

@@ -43,7 +43,7 @@ class StreamConfig:
     vad_db: float = -60.0
     margin_db: float = 12.0
     floor_seconds: float = 10.0
-    min_speech_seconds: float = 0.3
+    min_speech_seconds: float = 1.0   # a window holding only an utterance's first half second says "fearful"
 
     def __post_init__(self) -> None:
         if not 0 < self.hop_seconds < float("inf") or self.smoothing < 1 or not self.min_speech_seconds >= 0:

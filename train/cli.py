@@ -71,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
                         "SpecAugmentConfig default)")
     p.add_argument("--speech-only", action="store_true", help="ignore song clips (03-02-*) if present")
     p.add_argument("--max-clips", type=int, default=None, help="use a stratified subset (smoke runs)")
+    p.add_argument("--evaluate", type=Path, default=None, metavar="RUN_DIR",
+                   help="score a finished run's test part again with its model and rewrite its reports")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                    help="continue an interrupted run from its last checkpoint (other options are read from it)")
     p.add_argument("--workers", type=int, default=None, help="feature-extraction processes (default: all cores)")
@@ -102,6 +104,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     chosen = {"mel_masks": args.mel_masks, "eq_prob": args.mic_eq, "reverb_prob": args.reverb}
     try:
         sources = [Source.parse(d) for d in args.data] if args.data else None
+        if args.evaluate:
+            from .report import corpus_table
+            from .trainer import evaluate_run
+            print(corpus_table(evaluate_run(args.evaluate, sources, args.cache_dir)["per_corpus"]))
+            return 0
         spec = SpecAugmentConfig(**{k: v for k, v in chosen.items() if v is not None})
         result = train_run(out, sources, train_config=config, spec_config=spec, resume=args.resume is not None,
                            workers=args.workers, cache_root=args.cache_dir, verbose=0 if args.quiet else 2)

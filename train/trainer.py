@@ -60,8 +60,8 @@ class RunResult:
     """What a finished run measured."""
 
     run_dir: Path
-    test_accuracy: float
-    macro_f1: float
+    test_accuracy: Optional[float]     # None without a test part (protocol "all")
+    macro_f1: Optional[float]
     per_class_f1: dict
     epochs_run: int
     best_epoch: int
@@ -317,20 +317,48 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     extra = {"n_train": len(parts["train"]["x"]), "n_val": len(parts["val"]["x"]), "n_test": len(test["x"]),
              "clips_per_corpus": counts["train"], "skipped_clips": feats.skipped, "features_computed": feats.computed,
              "params": model.count_params(), **({"members": member_results} if tc.members > 1 else {})}
-    accuracy, macro_f1, per_class_f1 = float("nan"), float("nan"), {}
+    accuracy, macro_f1, per_class_f1 = None, None, {}   # protocol "all": nothing held out
     if len(test["x"]):
-        y_pred = model.predict(test["x"], batch_size=64, verbose=0).argmax(axis=1)
-        rep = write_reports(out_dir, test["y"], y_pred, test["corpus"], setup.features.labels,
+        scores = model.predict(test["x"], batch_size=64, verbose=0)
+        rep = write_reports(out_dir, test["y"], scores, test["corpus"], setup.features.labels,
                             f"{tc.protocol} protocol")
-        accuracy, macro_f1 = float(rep["accuracy"]), float(rep["macro avg"]["f1-score"])
-        per_class_f1 = {k: round(float(rep[k]["f1-score"]), 4) for k in setup.features.labels}
-        extra["per_corpus"] = {c: {k: r[k] for k in ("n", "accuracy", "uar", "chance")}
-                               for c, r in corpus_reports(test["y"], y_pred, test["corpus"],
-                                                          setup.features.labels).items()}
+        accuracy, macro_f1, per_class_f1, extra["per_corpus"] = test_figures(rep, setup.features.labels)
     result = RunResult(out_dir, accuracy, macro_f1, per_class_f1, ckpt.epoch, ckpt.best_epoch,
                        time.perf_counter() - t0, extra)
     write_json(out_dir / "metrics.json", {k: v for k, v in asdict(result).items() if k != "run_dir"})
     return result
+
+
+def test_figures(rep: dict, labels) -> tuple[float, float, dict, dict]:
+    """Accuracy, macro F1, per-class F1 and the per-corpus summary of a :func:`~train.report.write_reports` report."""
+    keys = ("n", "accuracy", "uar", "chance", "accuracy_within", "uar_within")
+    return (float(rep["accuracy"]), float(rep["macro avg"]["f1-score"]),
+            {k: round(float(rep[k]["f1-score"]), 4) for k in labels},
+            {c: {k: r[k] for k in keys if k in r} for c, r in rep["per_corpus"].items()})
+
+
+def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cache_root: Optional[Path] = None) -> dict:
+    """Score a finished run's test part again with its ``model.keras`` and rewrite its reports and the test
+    figures of ``metrics.json`` (e.g. after the reports gained a measure); ``data`` overrides the corpus folders."""
+    from .corpora import resolve_ref
+    from .model import load_model
+
+    run_dir = Path(run_dir)
+    setup = RunSetup.load(run_dir)
+    sources = tuple(data) if data else setup.sources
+    refs = json.loads((run_dir / "split.json").read_text())["files"]["test"]
+    if not refs:
+        raise DatasetError(f"{run_dir} has no test part (protocol {setup.train.protocol})")
+    feats = extract_features([Job(resolve_ref(r, sources)) for r in refs], setup.features, cache_root=cache_root,
+                             progress=False)
+    corpus = np.array([j.clip.corpus for j in feats.jobs], dtype=object)
+    scores = load_model(run_dir / "model.keras").predict(feats.x, batch_size=64, verbose=0)
+    rep = write_reports(run_dir, feats.y, scores, corpus, setup.features.labels, f"{setup.train.protocol} protocol")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    (metrics["test_accuracy"], metrics["macro_f1"], metrics["per_class_f1"],
+     metrics["extra"]["per_corpus"]) = test_figures(rep, setup.features.labels)
+    write_json(run_dir / "metrics.json", metrics)
+    return rep
 
 
 def write_histories(out_dir: Path, checkpoints: list) -> None:
