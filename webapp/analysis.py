@@ -16,9 +16,11 @@ from edge_runtime.classifier import EmotionClassifier, Prediction
 from edge_runtime.segments import Segment, Summary, segment_audio
 from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 
-#: Uploads longer than this are refused. A clip longer than one model window (3.2 s) is also shown as emotion
+#: Uploads longer than this are refused. A clip longer than two model windows (6.4 s) is shown as emotion
 #: over time (edge_runtime.segments), which costs about 1 s of server time per minute of audio.
 MAX_UPLOAD_SECONDS = 600.0
+#: Clips longer than this many model windows get the timeline; shorter ones are one utterance.
+TIMELINE_WINDOWS = 2
 
 
 def plain(text: str) -> str:
@@ -85,7 +87,7 @@ def analyse(data: bytes, name: str, classifier: EmotionClassifier,
         mfcc = classifier.features(audio, sr)
     except SilentAudioError:
         raise UploadError(f"{name}: the clip is silent (nothing above {SILENCE_DBFS:.0f} dBFS)") from None
-    if len(audio) / sr > classifier.config.window_seconds:
+    if len(audio) / sr > TIMELINE_WINDOWS * classifier.config.window_seconds:
         return _analyse_long(name, audio, sr, mfcc, classifier, t0)
     reason = classifier.speech_reason(mfcc)
     if reason:

@@ -28,7 +28,8 @@ def clf_corpora(model: str) -> list[str]:
     """The corpora the bundled ``model`` was trained on, from its model card."""
     from edge_runtime.model_card import load_card
     try:
-        return list(load_card(model).training.get("corpora", {}))
+        names = {"ravdess": "RAVDESS speech", "ravdess-song": "RAVDESS song", "crema-d": "CREMA-D"}
+        return [names.get(c, c) for c in load_card(model).training.get("corpora", {})]
     except ModelError:
         return []
 
