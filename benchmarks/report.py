@@ -156,7 +156,8 @@ def write_report(results: dict, out: Path) -> Path:
         lines += ["## Long recordings: `classify --segments` (one process per file, streamed in blocks)", "",
                   "| recording | wall time s | real-time factor | peak RSS MB | segments |", "|---|---|---|---|---|"]
         for seconds, r in results["segments"]["rows"].items():
-            lines.append(f"| {float(seconds) / 60:g} min | {r['wall_s']:.1f} | {r['real_time_factor']:.4f} | "
+            length = f"{float(seconds):g} s" if float(seconds) < 60 else f"{float(seconds) / 60:g} min"
+            lines.append(f"| {length} | {r['wall_s']:.1f} | {r['real_time_factor']:.4f} | "
                          f"{r['peak_rss_mb']:.0f} | {r['segments']} |")
         lines.append("")
     if "speech_check" in results:

@@ -64,7 +64,8 @@ def evaluation_card(run_dirs: Sequence[Path]) -> dict:
         report = json.loads((run_dir / "report.json").read_text())["per_corpus"]
         key = train["protocol"] + (f": {train['test_corpus']} left out" if train.get("test_corpus") else "")
         out[key] = {"run": run_dir.name, "members": train["members"],
-                    "per_corpus": {c: {k: r[k] for k in ("n", "accuracy", "uar", "chance")} for c, r in report.items()}}
+                    "per_corpus": {c: {k: r[k] for k in ("n", "accuracy", "uar", "chance", "accuracy_within",
+                                                         "uar_within") if k in r} for c, r in report.items()}}
     return out
 
 
