@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -158,7 +157,7 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
                          verification={"part": verify_part, "n_test": int(len(y_test)),
                                        "keras_accuracy": keras_accuracy, **rows})
     save_card(sidecar, out_dir)
-    shutil.copy(run_dir / "feature_config.json", out_dir / "feature_config.json")
+    (out_dir / "feature_config.json").unlink(missing_ok=True)   # the card holds it (older converters wrote it)
     if "int8" in rows and rows["int8"]["agreement"] < min_agreement:
         raise ConversionError(f"int8 model agrees with Keras on only {rows['int8']['agreement']:.1%} of "
                               f"test clips (< {min_agreement:.0%}); files kept in {out_dir} for inspection")

@@ -166,7 +166,7 @@ def test_a_header_promising_more_frames_gets_a_warning(tmp_path):
 def test_a_model_with_corrupted_weights_is_refused(tmp_path):
     from edge_runtime.model_card import BUNDLED_DIR
 
-    for name in ("model_int8.tflite", "model.json", "feature_config.json"):
+    for name in ("model_int8.tflite", "model.json"):
         shutil.copy(BUNDLED_DIR / name, tmp_path / name)
     blob = bytearray((tmp_path / "model_int8.tflite").read_bytes())
     blob[len(blob) // 2] ^= 0xFF
