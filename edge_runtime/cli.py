@@ -108,15 +108,15 @@ def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
                     if bar:
                         print("\r" + " " * 79 + "\r", end="", file=sys.stderr)
                     conf = f"{seg.confidence:5.2f}  {_bar(seg.confidence)}" if seg.is_speech else ""
-                    print(f"  {seg.start:8.1f} - {seg.end:8.1f} s  {seg.label:<10} {conf}", flush=True)
-        except AudioFileError as err:
+                    print(f"  {seg.start:8.1f} - {seg.end:8.1f} s  {seg.label:<10} {conf}".rstrip(), flush=True)
+        except AudioFileError as err:   # a file that breaks off: what was segmented before stays in the CSV
             failed += 1
             _err(str(err))
             continue
         finally:
             if bar:
                 print(file=sys.stderr)
-        rows += [(str(path), s) for s in segments]
+            rows += [(str(path), s) for s in segments]
         print(f"summary {path}: {summarise(segments).line()}", file=sys.stderr if args.json else sys.stdout,
               flush=True)
     if args.csv:

@@ -89,3 +89,20 @@ def test_cli_segments_json_csv_and_summary(long_recording, tmp_path):
     text = subprocess.run([sys.executable, "-m", "edge_runtime", "classify", "--segments", str(path)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT).stdout
     assert all(label in text for label in labels) and text.count(" - ") == len(rows)
+
+
+def test_a_file_that_breaks_off_keeps_the_segments_before_the_break(long_recording, tmp_path):
+    path, spans, labels = long_recording
+    audio, sr = sf.read(path, dtype="float32")
+    flac = tmp_path / "cut.flac"
+    sf.write(flac, audio, sr)
+    data = flac.read_bytes()
+    flac.write_bytes(data[: len(data) * 2 // 3])          # a download that stopped two thirds in
+    out = tmp_path / "cut.csv"
+    proc = subprocess.run([sys.executable, "-m", "edge_runtime", "classify", "--segments", "--csv", str(out),
+                           str(flac)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows and rows[0]["start_s"] == "0.000" and labels[0] in {r["label"] for r in rows}
