@@ -22,14 +22,6 @@ def test_clips(run_dir: Path, sources, limit: Optional[int] = None) -> list:
     return [resolve_ref(f, sources) for f in test_files(run_dir, limit)]
 
 
-def test_features(clips, config, cache_root=None):
-    """Raw MFCC windows ``x``, labels ``y`` and corpus of each of ``clips`` (through the feature cache)."""
-    from train.dataset import Job, extract_features
-
-    feats = extract_features([Job(c) for c in clips], config, cache_root=cache_root, progress=False)
-    return feats.x, feats.y, np.array([j.clip.corpus for j in feats.jobs], dtype=object)
-
-
 def evaluate(run_dir: Path, models_dir: Path, sources, limit: Optional[int] = None, cache_root=None,
              files_from: Optional[Path] = None) -> dict:
     """Accuracy, drop vs Keras (percentage points), agreement, per-class F1 and confusion of each model, overall
@@ -37,11 +29,13 @@ def evaluate(run_dir: Path, models_dir: Path, sources, limit: Optional[int] = No
     from sklearn.metrics import confusion_matrix, f1_score
 
     from edge_runtime import EmotionClassifier, FeatureConfig
+    from train.dataset import ref_features
     from train.model import load_model
     from train.report import corpus_reports
 
     config = FeatureConfig.load(run_dir / "feature_config.json")
-    x, y, corpus = test_features(test_clips(files_from or run_dir, sources, limit), config, cache_root)
+    feats = ref_features(test_files(files_from or run_dir, limit), sources, config, cache_root)
+    x, y, corpus = feats.x, feats.y, np.array([j.clip.corpus for j in feats.jobs], dtype=object)
     keras_pred = load_model(run_dir / "model.keras").predict(x, batch_size=64, verbose=0).argmax(1)
     predictions = {"keras float32": keras_pred}
     for variant in ("float32", "int8"):

@@ -17,22 +17,20 @@ MIN_INT8_AGREEMENT = 0.97
 
 
 def _features(refs: Sequence[str], sources, config: FeatureConfig, cache_root) -> tuple[np.ndarray, np.ndarray]:
-    from train.corpora import resolve_ref
-    from train.dataset import Job, extract_features
+    from train.dataset import ref_features
 
-    feats = extract_features([Job(resolve_ref(r, sources)) for r in refs], config, cache_root=cache_root,
-                             desc="features")
+    feats = ref_features(refs, sources, config, cache_root, progress=True)
     return feats.x, feats.y
 
 
 def run_sources(run_dir: Path, data: Optional[Sequence] = None) -> list:
-    """The corpora a run was trained on (``run_config.json``), or ``data`` where given (folders that moved)."""
+    """The corpora a run was trained on (its ``run_config.json``), or ``data`` where given (folders that moved)."""
     from train.corpora import Source
+    from train.trainer import RunSetup
 
     if data:
         return [d if isinstance(d, Source) else Source.parse(str(d)) for d in data]
-    saved = json.loads((Path(run_dir) / "run_config.json").read_text())
-    return [Source.parse(s) for s in saved.get("sources") or [f"ravdess={saved['data_root']}"]]
+    return list(RunSetup.load(Path(run_dir)).sources)
 
 
 #: With no test part (protocol ``all``), conversion is verified on this many clean training clips.

@@ -31,9 +31,8 @@ def test_saved_model_matches_export_twin_on_real_features(smoke_run, cache_root)
     import keras
 
     from edge_runtime.config import FeatureConfig
-    from train.dataset import Job, extract_features
+    from train.dataset import ref_features
     from train.model import export_twin
-    from train.corpora import resolve_ref
     from train.trainer import RunSetup
 
     out, _ = smoke_run
@@ -42,8 +41,7 @@ def test_saved_model_matches_export_twin_on_real_features(smoke_run, cache_root)
     assert twin.inputs[0].shape[0] == 1 and twin.get_layer("gru").unroll
     sources = RunSetup.load(out).sources
     test_files = json.loads((out / "split.json").read_text())["files"]["test"][:4]
-    feats = extract_features([Job(resolve_ref(f, sources)) for f in test_files], FeatureConfig(),
-                             cache_root=cache_root, progress=False)
+    feats = ref_features(test_files, sources, FeatureConfig(), cache_root)
     for x in feats.x:
         a = model.predict(x[None], verbose=0)
         b = twin.predict(x[None], verbose=0)

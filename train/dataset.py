@@ -49,6 +49,16 @@ class FeatureSet:
     computed: int = 0      # jobs computed in this call (the rest came from the cache)
 
 
+def ref_features(refs: Sequence[str], sources, config: FeatureConfig, cache_root: Optional[Path] = None,
+                 progress: bool = False) -> FeatureSet:
+    """Clean features of the clips a run folder names (``split.json``'s ``KIND:relative/path`` strings),
+    found under ``sources`` (see :func:`train.corpora.resolve_ref`), through the cache."""
+    from .corpora import resolve_ref
+
+    return extract_features([Job(resolve_ref(r, sources)) for r in refs], config, cache_root=cache_root,
+                            progress=progress)
+
+
 def cache_dir_for(config: FeatureConfig, aug: Optional[AugmentConfig] = None, root: Optional[Path] = None) -> Path:
     """The cache folder of augmented features for this pair of configurations; with ``aug=None``, the folder of
     clean features, which depend on the feature configuration alone (any run, converter or benchmark shares them)."""

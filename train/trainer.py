@@ -12,7 +12,7 @@ import numpy as np
 from edge_runtime.config import FeatureConfig, fields_from
 
 from .augment import VARIANTS, AugmentConfig
-from .dataset import FeatureSet, Job, extract_features
+from .dataset import FeatureSet, Job, extract_features, ref_features
 from .hparams import ConfigError, ModelConfig, SpecAugmentConfig
 from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
@@ -340,7 +340,6 @@ def test_figures(rep: dict, labels) -> tuple[float, float, dict, dict]:
 def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cache_root: Optional[Path] = None) -> dict:
     """Score a finished run's test part again with its ``model.keras`` and rewrite its reports and the test
     figures of ``metrics.json`` (e.g. after the reports gained a measure); ``data`` overrides the corpus folders."""
-    from .corpora import resolve_ref
     from .model import load_model
 
     run_dir = Path(run_dir)
@@ -349,8 +348,7 @@ def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cach
     refs = json.loads((run_dir / "split.json").read_text())["files"]["test"]
     if not refs:
         raise DatasetError(f"{run_dir} has no test part (protocol {setup.train.protocol})")
-    feats = extract_features([Job(resolve_ref(r, sources)) for r in refs], setup.features, cache_root=cache_root,
-                             progress=False)
+    feats = ref_features(refs, sources, setup.features, cache_root)
     corpus = np.array([j.clip.corpus for j in feats.jobs], dtype=object)
     scores = load_model(run_dir / "model.keras").predict(feats.x, batch_size=64, verbose=0)
     rep = write_reports(run_dir, feats.y, scores, corpus, setup.features.labels, f"{setup.train.protocol} protocol")
