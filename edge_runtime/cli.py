@@ -20,9 +20,10 @@ from .classifier import MAX_FILE_SECONDS, EmotionClassifier
 from .interpreter import MAX_THREADS, InterpreterUnavailable
 from .model_card import ModelError
 from .preprocess import SILENCE_DBFS, SilentAudioError
-from .resample import SampleRateError
+from .resample import MAX_RATE, MIN_RATE, SampleRateError
 from .speech import NotSpeechError
 from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
+from .segments import DEFAULT_HOP
 from .stream import StreamClassifier, StreamConfig, WindowResult
 
 EXIT_FAILED_FILES = 1
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--segments", action="store_true",
                    help="long recordings: emotion over time, one line per segment (any length, bounded memory)")
-    p.add_argument("--hop", type=_number(float, *HOP_RANGE, "--hop"), default=0.5,
+    p.add_argument("--hop", type=_number(float, *HOP_RANGE, "--hop"), default=DEFAULT_HOP,
                    help="with --segments: seconds between windows")
     p.add_argument("--csv", default=None, metavar="PATH", help="with --segments: also write the segments as CSV")
     p.add_argument("--quiet", action="store_true", help="with --segments: no progress bar")
@@ -286,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=HelpFormatter)
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     p.add_argument("--device", default=None, help="input device index or name (default: system default)")
-    p.add_argument("--rate", type=_number(int, 4000, 768000, "--rate"), default=None,
+    p.add_argument("--rate", type=_number(int, MIN_RATE, MAX_RATE, "--rate"), default=None,
                    help="capture rate (default: the device's native rate)")
     p.add_argument("--input", default=None, help="replay this file through the streaming path instead")
     p.add_argument("--fast", action="store_true", help="with --input: as fast as possible, not real time")

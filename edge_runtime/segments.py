@@ -31,7 +31,6 @@ from .stream import NO_SPEECH, SILENCE, StreamClassifier, StreamConfig, WindowRe
 DEFAULT_HOP = 0.5
 
 
-
 @dataclass(frozen=True)
 class Segment:
     """A stretch of the recording with one label; ``scores`` are the mean of its windows' (empty for silence)."""

@@ -98,7 +98,7 @@ def analyse(data: bytes, name: str, classifier: EmotionClassifier,
 
 def _analyse_long(name: str, audio: np.ndarray, sr: int, mfcc: np.ndarray, classifier: EmotionClassifier,
                   t0: float) -> Analysis:
-    """A clip longer than one window: emotion over time; the headline is the time-weighted mean of the speech
+    """A clip longer than :data:`TIMELINE_WINDOWS` windows: emotion over time; the headline is the time-weighted mean of the speech
     segments' scores (the middle window alone may fall in a pause)."""
     segments, summary = segment_audio(classifier, audio, sr)
     speech = [s for s in segments if s.is_speech]

@@ -9,6 +9,7 @@ import streamlit as st
 from edge_runtime.audio import AUDIO_SUFFIXES
 from edge_runtime.classifier import EmotionClassifier
 from edge_runtime.model_card import BUNDLED, BUNDLED_DIR, ModelError
+from edge_runtime.segments import DEFAULT_HOP
 
 from webapp.analysis import MAX_UPLOAD_SECONDS, UploadError, analyse, plain, segment_rows, segments_csv
 from webapp.cli import MAX_UPLOAD_MB
@@ -66,7 +67,7 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     if result.segments:
         st.subheader("Emotion over time")
         show_figure(timeline_figure(result.segments, result.seconds))
-        st.caption(f"A {clf.config.window_seconds:.1f} s window every 0.5 s; grey is silence or no speech. "
+        st.caption(f"A {clf.config.window_seconds:.1f} s window every {DEFAULT_HOP:g} s; grey is silence or no speech. "
                    + result.summary.line())
         st.dataframe(segment_rows(result.segments), hide_index=True, use_container_width=True)
         st.download_button("Download the segments (CSV)", segments_csv(result, clf.labels),
