@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,25 @@ def test_cache_is_reused_and_bad_clips_are_skipped(data_root, tmp_path, cache_ro
     np.testing.assert_array_equal(first.x, second.x)
     np.testing.assert_array_equal(first.y, [parse_name(p).emotion for p in good for _ in range(2)])
     assert not np.allclose(first.x[0], first.x[1])  # the noisy copy differs from the clean one
+
+
+def test_cache_survives_a_copied_corpus_and_misses_changed_audio(data_root, tmp_path):
+    """The cache is keyed by the audio's bytes: a fresh copy of the corpus (new path, new times) is read back,
+    an edited file is computed again."""
+    import os
+    import shutil
+
+    source = sorted((data_root / "Actor_05").glob("*.flac"))[:2]
+    copy_dir = tmp_path / "copy" / "Actor_05"
+    copy_dir.mkdir(parents=True)
+    copies = [Path(shutil.copy(p, copy_dir / p.name)) for p in source]
+    os.utime(copies[0], (1, 1))
+    cache = tmp_path / "cache"
+    first = extract_features([Job(parse_name(p)) for p in source], CFG, cache_root=cache, workers=1, progress=False)
+    again = extract_features([Job(parse_name(p)) for p in copies], CFG, cache_root=cache, workers=1, progress=False)
+    assert first.computed == 2 and again.computed == 0
+    np.testing.assert_array_equal(first.x, again.x)
+    audio, rate = sf.read(copies[1])
+    sf.write(copies[1], audio * 0.5, rate)            # the same clip name, other audio
+    edited = extract_features([Job(parse_name(p)) for p in copies], CFG, cache_root=cache, workers=1, progress=False)
+    assert edited.computed == 1

@@ -4,8 +4,9 @@ The cache lives in ``cache/features/clean-<key>/`` for clean clips, where
 ``key`` hashes the feature config (and so the pipeline version), and in
 ``cache/features/<key>/`` for augmented copies, where ``key`` also hashes the
 augmentation config; inside, one ``.npy`` per job named by the clip, the
-variant and a fingerprint of the file (path, size, modification time). A second run with the same configuration
-reads every job back instead of recomputing it.
+variant and a fingerprint of the audio file's bytes, so the cache survives a corpus copied, moved or
+touched (a fresh checkout beside a fresh copy of ``../shared``) and is missed only when the audio
+itself changes. A second run with the same configuration reads every job back instead of recomputing it.
 """
 from __future__ import annotations
 
@@ -66,11 +67,18 @@ def cache_dir_for(config: FeatureConfig, aug: Optional[AugmentConfig] = None, ro
     return Path(root or DEFAULT_CACHE) / (key if aug else f"clean-{key}")
 
 
+def file_fingerprint(path: Path) -> str:
+    """12 hex digits of the BLAKE2b digest of a file's bytes (independent of its path and modification time)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
 def job_filename(job: Job) -> str:
-    """Cache file name: clip name, variant and a fingerprint of the audio file."""
-    st = job.clip.path.stat()
-    fp = hashlib.sha256(f"{job.clip.path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
-    return f"{job.clip.stem}.{job.variant}.{fp}.npy"
+    """Cache file name: clip name, variant and :func:`file_fingerprint` of the audio file."""
+    return f"{job.clip.stem}.{job.variant}.{file_fingerprint(job.clip.path)}.npy"
 
 
 def compute_job(job: Job, config: FeatureConfig, aug: AugmentConfig) -> np.ndarray:
