@@ -1,3 +1,5 @@
+import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -107,9 +109,6 @@ def test_cache_is_reused_and_bad_clips_are_skipped(data_root, tmp_path, cache_ro
 def test_cache_survives_a_copied_corpus_and_misses_changed_audio(data_root, tmp_path):
     """The cache is keyed by the audio's bytes: a fresh copy of the corpus (new path, new times) is read back,
     an edited file is computed again."""
-    import os
-    import shutil
-
     source = sorted((data_root / "Actor_05").glob("*.flac"))[:2]
     copy_dir = tmp_path / "copy" / "Actor_05"
     copy_dir.mkdir(parents=True)

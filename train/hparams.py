@@ -16,8 +16,8 @@ class ConfigError(ValueError):
 class ModelConfig:
     """Sizes and regularisation of the CNN-GRU-attention model.
 
-    The dropouts suit the three corpora together; RAVDESS alone (1,800 clips) was trained with
-    0.3 / 0.4 / 0.1, which left the multi-corpus model underfitted (docs/training.md, "Regularisation").
+    The dropouts suit the three corpora together. The RAVDESS-only recipe's (conv 0.3, dense 0.4,
+    input 0.1) left the multi-corpus model underfitted (docs/training.md, "Regularisation, measured").
     """
 
     conv_filters: tuple[int, int] = (128, 128)
