@@ -223,7 +223,6 @@ def test_sessions_uploading_at_once_each_get_their_own_answer(browser, app_url, 
             ctx.close()
 
 
-
 def test_long_upload_shows_the_emotion_timeline_and_its_csv(browser, app_url, data_root, tmp_path):
     """A 20 s recording of three clips with silence between: the page draws the timeline, lists the segments
     and offers them as CSV, the same segments as ``classify --segments``."""

@@ -76,9 +76,9 @@ def file_fingerprint(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def job_filename(job: Job) -> str:
-    """Cache file name: clip name, variant and :func:`file_fingerprint` of the audio file."""
-    return f"{job.clip.stem}.{job.variant}.{file_fingerprint(job.clip.path)}.npy"
+def job_filename(job: Job, fingerprint: str) -> str:
+    """Cache file name: clip name, variant and the :func:`file_fingerprint` of the audio file."""
+    return f"{job.clip.stem}.{job.variant}.{fingerprint}.npy"
 
 
 def compute_job(job: Job, config: FeatureConfig, aug: AugmentConfig) -> np.ndarray:
@@ -126,8 +126,12 @@ def extract_features(jobs: Sequence[Job], config: FeatureConfig, aug: Optional[A
 
     results: dict[int, np.ndarray] = {}
     todo: list[tuple] = []
+    fingerprints: dict[Path, str] = {}   # each file is read once, however many variants it has
     for i, job in enumerate(jobs):
-        target = folders["clean" if job.variant == "clean" else "augmented"] / job_filename(job)
+        if job.clip.path not in fingerprints:
+            fingerprints[job.clip.path] = file_fingerprint(job.clip.path)
+        target = folders["clean" if job.variant == "clean" else "augmented"] / job_filename(
+            job, fingerprints[job.clip.path])
         if target.exists():
             results[i] = np.load(target)
         else:
