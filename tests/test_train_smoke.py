@@ -149,3 +149,33 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
     assert not np.allclose(first.get_layer("gru").get_weights()[0], second.get_layer("gru").get_weights()[0])
     x = np.random.default_rng(0).normal(0, 30, (2, 200, 40)).astype(np.float32)
     np.testing.assert_allclose(model.predict(x, verbose=0), (first(x) + second(x)) / 2, atol=1e-6)
+
+
+def test_average_last_keeps_the_mean_of_the_last_epochs(smoke_run, cache_root, tmp_path):
+    import keras
+
+    from edge_runtime.config import FeatureConfig
+    from train.checkpoint import RunCheckpoint
+    from train.dataset import ref_features
+    from train.hparams import ModelConfig
+    from train.model import build_model
+    from train.trainer import RunSetup
+
+    out, _ = smoke_run
+    refs = json.loads((out / "split.json").read_text())["files"]["train"][:16]
+    feats = ref_features(refs, RunSetup.load(out).sources, FeatureConfig(), cache_root)
+    y = keras.utils.to_categorical(feats.y, 8)
+    cfg = ModelConfig(conv_filters=(8, 8), gru_units=8, attention_units=4)
+    model = build_model(200, 40, 8, cfg, feats.x.reshape(-1, 40).mean(0), feats.x.reshape(-1, 40).var(0))
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(model.get_weights()))
+    ckpt = RunCheckpoint(tmp_path, patience=1, average_last=2, epochs=4)
+    # patience 1 with validation would stop early; averaging trains every epoch
+    model.fit(feats.x, y, validation_data=(feats.x[:4], y[:4]), epochs=4, batch_size=8, verbose=0,
+              callbacks=[ckpt, record])
+    assert len(seen) == 4 and ckpt.kept == "mean of epochs 3-4"
+    for got, a, b in zip(model.get_weights(), seen[2], seen[3]):
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(seen[2][0], seen[3][0])   # the two epochs differ, so the mean is a new point
+    assert ckpt.best_path.exists() and not list(tmp_path.glob("epoch*.weights.h5"))

@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs")
+    p.add_argument("--average-last", type=int, default=None, metavar="N",
+                   help="keep the mean of the weights of the last N epochs, without early stopping (0 = keep "
+                        "the best validation epoch; default: the TrainConfig default)")
     p.add_argument("--members", type=int, default=3, metavar="N",
                    help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
                         "(1 = one model; docs/training.md compares them)")
@@ -100,7 +103,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips, members=args.members,
                          balance=not args.no_balance, corpus_power=args.corpus_power,
-                         epoch_size=args.epoch_size or None)
+                         epoch_size=args.epoch_size or None,
+                         **({} if args.average_last is None else {"average_last": args.average_last}))
     chosen = {"mel_masks": args.mel_masks, "eq_prob": args.mic_eq, "reverb_prob": args.reverb}
     try:
         sources = [Source.parse(d) for d in args.data] if args.data else None
@@ -135,9 +139,9 @@ def summary(result) -> str:
                          f"(chance {r['chance']:.3f})")
     else:
         lines.append("test            none (protocol all: every clip trained)")
-    lines.append(f"epochs          {result.epochs_run} (best {result.best_epoch})   time {result.seconds / 60:.1f} min")
+    lines.append(f"epochs          {result.epochs_run}, kept {result.extra.get('kept', result.best_epoch)}   "
+                 f"time {result.seconds / 60:.1f} min")
     for k, m in enumerate(result.extra.get("members", []), start=1):
         acc = f"test accuracy {m['test_accuracy']:.4f}, " if "test_accuracy" in m else ""
-        lines.append(f"member {k}        seed {m['seed']}: {acc}epochs {m['epochs_run']} (best {m['best_epoch']})")
+        lines.append(f"member {k}        seed {m['seed']}: {acc}epochs {m['epochs_run']}, kept {m['kept']}")
     return "\n".join(lines)
-    return 0

@@ -31,6 +31,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3   # peak of a cosine decay over ``epochs`` to 2 % of it
     patience: int = 12
+    average_last: int = 0            # > 0: keep the mean weights of the last N epochs, no early stopping
     label_smoothing: float = 0.1
     test_fraction: float = 0.2
     val_fraction: float = 0.1
@@ -127,7 +128,8 @@ def save_split(split: Split, path: Path, sources: Sequence[Source]) -> None:
 def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...], feature_config: FeatureConfig,
                model_config: ModelConfig, spec_config: SpecAugmentConfig, tc: TrainConfig, resume: bool = False,
                verbose: int = 2):
-    """Train one CNN-GRU-attention model with checkpoints in ``folder``; return it (best weights) and its
+    """Train one CNN-GRU-attention model with checkpoints in ``folder``; return it (the kept weights: the best
+    validation epoch's, or the mean of the last ``tc.average_last`` epochs) and its
     :class:`~train.checkpoint.RunCheckpoint`.
 
     ``data`` is ``(x_train, y_train, w_train, x_val, y_val, w_val)``: ``w_train``
@@ -145,7 +147,7 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
     x_train, y_train, w_train, x_val, y_val, w_val = data
     n_classes = len(feature_config.labels)
     keras.utils.set_random_seed(seed)
-    ckpt = RunCheckpoint(folder, patience=tc.patience)
+    ckpt = RunCheckpoint(folder, patience=tc.patience, average_last=tc.average_last, epochs=tc.epochs)
     epoch_size = min(tc.epoch_size or len(x_train), len(x_train))
     if resume and ckpt.last_path.exists():
         ckpt.load_state()
@@ -168,8 +170,9 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
         validation = (x_val, keras.utils.to_categorical(y_val, n_classes), w_val) if len(x_val) else None
         model.fit(batches, validation_data=validation,
                   epochs=tc.epochs, initial_epoch=ckpt.epoch, verbose=verbose, callbacks=[ckpt])
-    elif ckpt.best_path.exists():
-        model.load_weights(ckpt.best_path)
+    else:   # finished before: its kept weights (averaged now if the run stopped between the last epoch and that)
+        ckpt.set_model(model)
+        ckpt.on_train_end()
     return model, ckpt
 
 
@@ -306,7 +309,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     test = parts["test"]
     member_results = []
     for k, (member, c) in enumerate(zip(members, checkpoints)):
-        row = {"seed": tc.seed + 1000 * k, "epochs_run": c.epoch, "best_epoch": c.best_epoch}
+        row = {"seed": tc.seed + 1000 * k, "epochs_run": c.epoch, "best_epoch": c.best_epoch, "kept": c.kept}
         if len(test["x"]) and tc.members > 1:
             pred = member.predict(test["x"], batch_size=64, verbose=0).argmax(1)
             row["test_accuracy"] = float(np.mean(pred == test["y"]))
@@ -316,7 +319,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     ckpt = checkpoints[0]   # RunResult's epochs are the first member's; every member's are in extra["members"]
     extra = {"n_train": len(parts["train"]["x"]), "n_val": len(parts["val"]["x"]), "n_test": len(test["x"]),
              "clips_per_corpus": counts["train"], "skipped_clips": feats.skipped, "features_computed": feats.computed,
-             "params": model.count_params(), **({"members": member_results} if tc.members > 1 else {})}
+             "params": model.count_params(), "kept": ckpt.kept, **({"members": member_results} if tc.members > 1 else {})}
     accuracy, macro_f1, per_class_f1 = None, None, {}   # protocol "all": nothing held out
     if len(test["x"]):
         scores = model.predict(test["x"], batch_size=64, verbose=0)
