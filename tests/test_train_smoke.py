@@ -25,6 +25,8 @@ def test_run_folder_holds_every_artefact(smoke_run):
     split = json.loads((out / "split.json").read_text())
     assert not set(split["files"]["train"]) & set(split["files"]["test"])
     assert result.extra["n_train"] == 4 * len(split["files"]["train"])
+    # the default keeps the mean of the last 10 epochs: here all 3, whose files are then removed
+    assert result.extra["kept"] == "mean of epochs 1-3" and not list(out.rglob("epoch*.weights.h5"))
 
 
 def test_saved_model_matches_export_twin_on_real_features(smoke_run, cache_root):
@@ -68,10 +70,11 @@ def test_resume_continues_from_the_last_epoch(members, tmp_path, data_root, cach
 
 
 def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root):
-    cfg = TrainConfig(**{**SMOKE, "epochs": 2, "val_speakers": ()})
+    cfg = TrainConfig(**{**SMOKE, "epochs": 2, "val_speakers": (), "average_last": 0})
     result = train_run(tmp_path, data_root, train_config=cfg, cache_root=cache_root, workers=2, verbose=0)
     history = json.loads((tmp_path / "history.json").read_text())
     assert result.extra["n_val"] == 0 and result.epochs_run == result.best_epoch == 2
+    assert result.extra["kept"] == "epoch 2"
     assert "loss" in history and not any(k.startswith("val_") for k in history)
     assert json.loads((tmp_path / "split.json").read_text())["val"]["clips"] == 0
 
@@ -85,6 +88,7 @@ def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root
     (["--protocol", "corpus", "--test-corpus", "tess"], "is not among the corpora read"),
     (["--data", "emodb=/tmp"], "unknown corpus kind"),
     (["--members", "0"], "members must be at least 1"),
+    (["--average-last", "-1"], "average-last is a number of epochs"),
     (["--mic-eq", "1.5"], "eq_prob is a share of examples"),
 ])
 def test_cli_user_errors_are_one_line(args, message, tmp_path):
@@ -133,6 +137,7 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
                            "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout and "member 2" in proc.stdout and "Traceback" not in proc.stderr
+    assert "kept epoch 1" in proc.stdout   # the mean of the last 10 of 1 epoch is that epoch
     run_config = json.loads((out / "run_config.json").read_text())
     assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
     assert run_config["spec_augment"]["eq_prob"] == 0.5 and run_config["spec_augment"]["reverb_prob"] == 0.25

@@ -55,10 +55,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=40, help="maximum epochs (the cosine learning-rate decay spans them)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs")
-    p.add_argument("--average-last", type=int, default=None, metavar="N",
-                   help="keep the mean of the weights of the last N epochs, without early stopping (0 = keep "
-                        "the best validation epoch; default: the TrainConfig default)")
+    p.add_argument("--average-last", type=int, default=10, metavar="N",
+                   help="keep the mean of the weights of the last N epochs (0 = keep the best validation epoch, "
+                        "with early stopping)")
+    p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs (--average-last 0)")
     p.add_argument("--members", type=int, default=3, metavar="N",
                    help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
                         "(1 = one model; docs/training.md compares them)")
@@ -89,6 +89,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.simplefilter("default")
+    # Keras saving weights under numpy 2 (TensorFlow tensors' __array__): harmless, and meaningless to a user
+    warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword")
     warnings.showwarning = lambda message, *args, **kwargs: print(f"warning: {message}", file=sys.stderr)
     from .audio import AudioReadError
     from .clips import DatasetError
@@ -103,8 +105,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips, members=args.members,
                          balance=not args.no_balance, corpus_power=args.corpus_power,
-                         epoch_size=args.epoch_size or None,
-                         **({} if args.average_last is None else {"average_last": args.average_last}))
+                         epoch_size=args.epoch_size or None, average_last=args.average_last)
     chosen = {"mel_masks": args.mel_masks, "eq_prob": args.mic_eq, "reverb_prob": args.reverb}
     try:
         sources = [Source.parse(d) for d in args.data] if args.data else None

@@ -30,8 +30,8 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 32
     learning_rate: float = 1e-3   # peak of a cosine decay over ``epochs`` to 2 % of it
-    patience: int = 12
-    average_last: int = 0            # > 0: keep the mean weights of the last N epochs, no early stopping
+    patience: int = 12               # early stopping, only with average_last = 0
+    average_last: int = 10           # keep the mean weights of the last N epochs (0: best validation epoch)
     label_smoothing: float = 0.1
     test_fraction: float = 0.2
     val_fraction: float = 0.1
@@ -283,6 +283,8 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     tc = setup.train
     if tc.members < 1:
         raise ConfigError(f"members must be at least 1, got {tc.members}")
+    if tc.average_last < 0:
+        raise ConfigError(f"average-last is a number of epochs, 0 or more; got {tc.average_last}")
     split, counts = prepare_split(setup)
     out_dir.mkdir(parents=True, exist_ok=True)
     setup.features.save(out_dir / "feature_config.json")
