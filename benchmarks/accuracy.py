@@ -35,7 +35,7 @@ def evaluate(run_dir: Path, models_dir: Path, sources, limit: Optional[int] = No
 
     config = FeatureConfig.load(run_dir / "feature_config.json")
     feats = ref_features(test_files(files_from or run_dir, limit), sources, config, cache_root)
-    x, y, corpus = feats.x, feats.y, np.array([j.clip.corpus for j in feats.jobs], dtype=object)
+    x, y, corpus = feats.x, feats.y, feats.corpus
     keras_pred = load_model(run_dir / "model.keras").predict(x, batch_size=64, verbose=0).argmax(1)
     predictions = {"keras float32": keras_pred}
     for variant in ("float32", "int8"):

@@ -184,3 +184,16 @@ def test_average_last_keeps_the_mean_of_the_last_epochs(smoke_run, cache_root, t
         np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-5, atol=1e-6)
     assert not np.allclose(seen[2][0], seen[3][0])   # the two epochs differ, so the mean is a new point
     assert ckpt.best_path.exists() and not list(tmp_path.glob("epoch*.weights.h5"))
+
+
+def test_evaluate_scores_the_test_part_again_with_the_same_figures(smoke_run, cache_root):
+    from train.trainer import evaluate_run
+
+    out, result = smoke_run
+    before = json.loads((out / "metrics.json").read_text())
+    rep = evaluate_run(out, cache_root=cache_root)
+    assert rep["accuracy"] == pytest.approx(result.test_accuracy)
+    n_test = len(json.loads((out / "split.json").read_text())["files"]["test"])
+    assert sum(r["n"] for c, r in rep["per_corpus"].items() if c != "all") == n_test
+    after = json.loads((out / "metrics.json").read_text())
+    assert after["extra"]["per_corpus"] == before["extra"]["per_corpus"] and after["seconds"] == before["seconds"]

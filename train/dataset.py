@@ -49,6 +49,16 @@ class FeatureSet:
     skipped: list[str]     # one-line reason per job that failed
     computed: int = 0      # jobs computed in this call (the rest came from the cache)
 
+    @property
+    def corpus(self) -> np.ndarray:
+        """The corpus of each row (object array, for per-corpus reports)."""
+        return corpora_of(self.jobs)
+
+
+def corpora_of(jobs: Sequence[Job]) -> np.ndarray:
+    """The corpus name of each job's clip, as an object array."""
+    return np.array([j.clip.corpus for j in jobs], dtype=object)
+
 
 def ref_features(refs: Sequence[str], sources, config: FeatureConfig, cache_root: Optional[Path] = None,
                  progress: bool = False) -> FeatureSet:

@@ -12,7 +12,7 @@ import numpy as np
 from edge_runtime.config import FeatureConfig, fields_from
 
 from .augment import VARIANTS, AugmentConfig
-from .dataset import FeatureSet, Job, extract_features, ref_features
+from .dataset import FeatureSet, Job, corpora_of, extract_features, ref_features
 from .hparams import ConfigError, ModelConfig, SpecAugmentConfig
 from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
@@ -236,7 +236,7 @@ def part_arrays(feats: FeatureSet, jobs: Sequence[Job], where: dict, tc: TrainCo
     parts = {}
     for name in ("train", "val", "test"):
         x, y, part_jobs = take(feats, jobs, where[name])
-        corpus = np.array([j.clip.corpus for j in part_jobs], dtype=object)
+        corpus = corpora_of(part_jobs)
         parts[name] = {"x": x, "y": y, "corpus": corpus,
                        "w": balanced_weights(corpus, y, tc.corpus_power if name == "train" else 0.0)}
     if not tc.balance:
@@ -321,7 +321,8 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     ckpt = checkpoints[0]   # RunResult's epochs are the first member's; every member's are in extra["members"]
     extra = {"n_train": len(parts["train"]["x"]), "n_val": len(parts["val"]["x"]), "n_test": len(test["x"]),
              "clips_per_corpus": counts["train"], "skipped_clips": feats.skipped, "features_computed": feats.computed,
-             "params": model.count_params(), "kept": ckpt.kept, **({"members": member_results} if tc.members > 1 else {})}
+             "params": model.count_params(), "kept": ckpt.kept,
+             **({"members": member_results} if tc.members > 1 else {})}
     accuracy, macro_f1, per_class_f1 = None, None, {}   # protocol "all": nothing held out
     if len(test["x"]):
         scores = model.predict(test["x"], batch_size=64, verbose=0)
@@ -354,9 +355,9 @@ def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cach
     if not refs:
         raise DatasetError(f"{run_dir} has no test part (protocol {setup.train.protocol})")
     feats = ref_features(refs, sources, setup.features, cache_root)
-    corpus = np.array([j.clip.corpus for j in feats.jobs], dtype=object)
     scores = load_model(run_dir / "model.keras").predict(feats.x, batch_size=64, verbose=0)
-    rep = write_reports(run_dir, feats.y, scores, corpus, setup.features.labels, f"{setup.train.protocol} protocol")
+    rep = write_reports(run_dir, feats.y, scores, feats.corpus, setup.features.labels,
+                        f"{setup.train.protocol} protocol")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     (metrics["test_accuracy"], metrics["macro_f1"], metrics["per_class_f1"],
      metrics["extra"]["per_corpus"]) = test_figures(rep, setup.features.labels)
