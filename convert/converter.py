@@ -146,6 +146,7 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     log(report)
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     training = {"protocol": run_config["train"]["protocol"], "epochs": run_config["train"]["epochs"],
+                "kept": metrics.get("extra", {}).get("kept"),
                 "corpora": corpora_card(metrics.get("extra", {}).get("clips_per_corpus", {})),
                 "split": {k: v for k, v in split.items() if k != "files"},
                 "test_accuracy": metrics.get("test_accuracy"), "macro_f1": metrics.get("macro_f1"),

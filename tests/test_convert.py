@@ -81,6 +81,7 @@ def test_verification_and_sidecar(converted, smoke_run):
     on_disk = json.loads((out / "model.json").read_text())
     assert on_disk["labels"] == ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
     assert on_disk["members"] == 1   # the smoke run trains one model
+    assert on_disk["training"]["kept"] == result.extra["kept"] == "mean of epochs 1-3"
     assert on_disk["feature_config"] == json.loads((run_dir / "feature_config.json").read_text())
     norm = on_disk["input_normalisation"]
     assert len(norm["mean"]) == len(norm["std"]) == 40 and min(norm["std"]) > 0
