@@ -197,3 +197,13 @@ def test_evaluate_scores_the_test_part_again_with_the_same_figures(smoke_run, ca
     assert sum(r["n"] for c, r in rep["per_corpus"].items() if c != "all") == n_test
     after = json.loads((out / "metrics.json").read_text())
     assert after["extra"]["per_corpus"] == before["extra"]["per_corpus"] and after["seconds"] == before["seconds"]
+
+
+def test_a_run_saved_before_average_last_resumes_with_its_best_validation_epoch():
+    from dataclasses import asdict
+
+    saved = asdict(TrainConfig(members=2))
+    assert TrainConfig.from_dict(saved).average_last == 10    # today's runs say what they keep
+    del saved["average_last"]                                 # run_config.json of a run made before
+    old = TrainConfig.from_dict(saved)
+    assert old.average_last == 0 and old.members == 2

@@ -49,9 +49,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        """Inverse of ``asdict`` (JSON lists become tuples); unknown keys are an error."""
+        """Inverse of ``asdict`` (JSON lists become tuples); unknown keys are an error. A run saved before
+        ``average_last`` existed kept its best validation epoch, and resumes doing so."""
         try:
-            return cls(**fields_from(cls, data, "train"))
+            return cls(**fields_from(cls, {"average_last": 0, **data}, "train"))
         except ValueError as err:
             raise ConfigError(str(err)) from None
 
