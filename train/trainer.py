@@ -370,7 +370,8 @@ def write_histories(out_dir: Path, checkpoints: list) -> None:
     """``history.json`` and ``curves.png``: one history, or one per ensemble member."""
     if len(checkpoints) == 1:
         write_json(out_dir / "history.json", checkpoints[0].history)
-        plot_curves(checkpoints[0].history, out_dir / "curves.png", checkpoints[0].best_epoch)
+        ckpt = checkpoints[0]   # a best epoch is marked only when validation chose it
+        plot_curves(ckpt.history, out_dir / "curves.png", None if ckpt.average_last else ckpt.best_epoch)
     else:
         histories = {f"member{k + 1}": c.history for k, c in enumerate(checkpoints)}
         write_json(out_dir / "history.json", histories)
