@@ -140,7 +140,7 @@ def summary(result) -> str:
                          f"(chance {r['chance']:.3f})")
     else:
         lines.append("test            none (protocol all: every clip trained)")
-    lines.append(f"epochs          {result.epochs_run}, kept {result.extra.get('kept', result.best_epoch)}   "
+    lines.append(f"epochs          {result.epochs_run}, kept {result.extra['kept']}   "
                  f"time {result.seconds / 60:.1f} min")
     for k, m in enumerate(result.extra.get("members", []), start=1):
         acc = f"test accuracy {m['test_accuracy']:.4f}, " if "test_accuracy" in m else ""

@@ -369,8 +369,9 @@ def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cach
 def write_histories(out_dir: Path, checkpoints: list) -> None:
     """``history.json`` and ``curves.png``: one history, or one per ensemble member."""
     if len(checkpoints) == 1:
-        write_json(out_dir / "history.json", checkpoints[0].history)
-        ckpt = checkpoints[0]   # a best epoch is marked only when validation chose it
+        ckpt = checkpoints[0]
+        write_json(out_dir / "history.json", ckpt.history)
+        # a best epoch is marked only when validation chose it
         plot_curves(ckpt.history, out_dir / "curves.png", None if ckpt.average_last else ckpt.best_epoch)
     else:
         histories = {f"member{k + 1}": c.history for k, c in enumerate(checkpoints)}
