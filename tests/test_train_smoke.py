@@ -133,15 +133,16 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
 
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
-                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2", "--cache-dir", str(cache_root), "--workers", "2",
+                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2", "--patience", "3", "--utterance-norm", "subtract", "--cache-dir", str(cache_root), "--workers", "2",
                            "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout and "member 2" in proc.stdout and "Traceback" not in proc.stderr
     assert "kept epoch 1" in proc.stdout   # the mean of the last 10 of 1 epoch is that epoch
+    assert "warning: --patience applies to --average-last 0" in proc.stderr   # not silently ignored
     run_config = json.loads((out / "run_config.json").read_text())
     assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
     assert run_config["spec_augment"]["eq_prob"] == 0.5 and run_config["spec_augment"]["reverb_prob"] == 0.25
-    assert run_config["train"]["members"] == 2
+    assert run_config["train"]["members"] == 2 and run_config["model"]["utterance_norm"] == "subtract"
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
     members = json.loads((out / "metrics.json").read_text())["extra"]["members"]
     assert [m["seed"] for m in members] == [42, 1042]
@@ -151,6 +152,7 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
     assert names and not any("optimizer" in n for n in names)   # weights only, as for one model
     model = load_model(out / "model.keras")
     first, second = members_of(model)
+    assert first.get_layer("utterance_norm").mode == "subtract"
     assert not np.allclose(first.get_layer("gru").get_weights()[0], second.get_layer("gru").get_weights()[0])
     x = np.random.default_rng(0).normal(0, 30, (2, 200, 40)).astype(np.float32)
     np.testing.assert_allclose(model.predict(x, verbose=0), (first(x) + second(x)) / 2, atol=1e-6)
@@ -207,3 +209,14 @@ def test_a_run_saved_before_average_last_resumes_with_its_best_validation_epoch(
     del saved["average_last"]                                 # run_config.json of a run made before
     old = TrainConfig.from_dict(saved)
     assert old.average_last == 0 and old.members == 2
+
+
+def test_a_run_saved_before_utterance_norm_is_rebuilt_without_it():
+    from train.hparams import ConfigError, ModelConfig
+
+    saved = ModelConfig(utterance_norm="contrast").to_dict()
+    assert ModelConfig.from_dict(saved).utterance_norm == "contrast"
+    del saved["utterance_norm"]                               # run_config.json of a run made before
+    assert ModelConfig.from_dict(saved).utterance_norm == "none"
+    with pytest.raises(ConfigError, match="utterance_norm"):
+        ModelConfig(utterance_norm="divide")

@@ -12,6 +12,8 @@ from typing import Optional, Sequence
 
 from edge_runtime.cli import HelpFormatter
 
+from .hparams import UTTERANCE_NORMS
+
 
 def _speakers(text: str) -> tuple[str, ...]:
     from .splits import speaker_ids
@@ -58,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--average-last", type=int, default=10, metavar="N",
                    help="keep the mean of the weights of the last N epochs (0 = keep the best validation epoch, "
                         "with early stopping)")
-    p.add_argument("--patience", type=int, default=12, help="early-stopping patience in epochs (--average-last 0)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="early-stopping patience in epochs (default 12; only with --average-last 0)")
     p.add_argument("--members", type=int, default=3, metavar="N",
                    help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
                         "(1 = one model; docs/training.md compares them)")
@@ -72,6 +75,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reverb", type=float, default=None, metavar="P",
                    help="share of training examples put in a random room, RT60 0.2-0.9 s (0 = off; default: the "
                         "SpecAugmentConfig default)")
+    p.add_argument("--utterance-norm", choices=UTTERANCE_NORMS, default=None,
+                   help="remove each clip's mean over time from its MFCCs inside the model (cepstral mean "
+                        "normalisation): 'subtract' feeds only the centred frames, 'contrast' both (default: the "
+                        "ModelConfig default)")
     p.add_argument("--speech-only", action="store_true", help="ignore song clips (03-02-*) if present")
     p.add_argument("--max-clips", type=int, default=None, help="use a stratified subset (smoke runs)")
     p.add_argument("--evaluate", type=Path, default=None, metavar="RUN_DIR",
@@ -95,17 +102,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .audio import AudioReadError
     from .clips import DatasetError
     from .corpora import Source
-    from .hparams import ConfigError, SpecAugmentConfig
+    from .hparams import ConfigError, ModelConfig, SpecAugmentConfig
     from .trainer import TrainConfig, train_run
 
     out = args.resume or args.out or Path("runs") / f"{args.protocol}-{time.strftime('%Y%m%d-%H%M%S')}"
     config = TrainConfig(protocol=args.protocol, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.learning_rate, patience=args.patience, test_speakers=args.test_speakers,
+                         learning_rate=args.learning_rate, patience=TrainConfig.patience if args.patience is None else args.patience,
+                         test_speakers=args.test_speakers,
                          val_speakers=args.val_speakers, fold=args.fold, test_corpus=args.test_corpus,
                          val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips, members=args.members,
                          balance=not args.no_balance, corpus_power=args.corpus_power,
                          epoch_size=args.epoch_size or None, average_last=args.average_last)
+    if args.patience is not None and args.average_last and not args.resume:
+        print(f"warning: --patience applies to --average-last 0 (best validation epoch); every one of the "
+              f"{args.epochs} epochs is trained to keep the mean of the last {args.average_last}", file=sys.stderr)
     chosen = {"mel_masks": args.mel_masks, "eq_prob": args.mic_eq, "reverb_prob": args.reverb}
     try:
         sources = [Source.parse(d) for d in args.data] if args.data else None
@@ -115,7 +126,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(corpus_table(evaluate_run(args.evaluate, sources, args.cache_dir)["per_corpus"]))
             return 0
         spec = SpecAugmentConfig(**{k: v for k, v in chosen.items() if v is not None})
-        result = train_run(out, sources, train_config=config, spec_config=spec, resume=args.resume is not None,
+        model = ModelConfig(**({} if args.utterance_norm is None else {"utterance_norm": args.utterance_norm}))
+        result = train_run(out, sources, train_config=config, model_config=model, spec_config=spec,
+                           resume=args.resume is not None,
                            workers=args.workers, cache_root=args.cache_dir, verbose=0 if args.quiet else 2)
     except (DatasetError, AudioReadError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)

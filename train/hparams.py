@@ -12,6 +12,10 @@ class ConfigError(ValueError):
     """A training setting out of its range (a user error: the CLI prints it in one line)."""
 
 
+#: How a clip's mean over time reaches the model (train.model.UtteranceNorm): not removed, removed, or both.
+UTTERANCE_NORMS = ("none", "subtract", "contrast")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Sizes and regularisation of the CNN-GRU-attention model.
@@ -29,15 +33,23 @@ class ModelConfig:
     dense_dropout: float = 0.2
     l2: float = 1e-4
     input_dropout: float = 0.0
+    utterance_norm: str = "none"   # "subtract" / "contrast": each clip's mean over time removed (train.model.UtteranceNorm)
 
     def to_dict(self) -> dict:
         """Plain-JSON dictionary."""
         return json.loads(json.dumps(asdict(self)))
 
+    def __post_init__(self) -> None:
+        if self.utterance_norm not in UTTERANCE_NORMS:
+            raise ConfigError(f"utterance_norm is one of {', '.join(UTTERANCE_NORMS)}; got {self.utterance_norm!r}")
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
-        """Inverse of :meth:`to_dict` (JSON lists become tuples); unknown keys are an error."""
-        return cls(**fields_from(cls, data, "model"))
+        """Inverse of :meth:`to_dict` (JSON lists become tuples); unknown keys are an error.
+
+        A run saved before ``utterance_norm`` existed had none, whatever today's default is.
+        """
+        return cls(**fields_from(cls, {"utterance_norm": "none", **data}, "model"))
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,33 @@ class AttentionPooling(layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
+@keras.saving.register_keras_serializable(package="ser")
+class UtteranceNorm(layers.Layer):
+    """Cepstral mean normalisation per clip, in the graph: each frame minus the clip's mean over time.
+
+    The mean over time of a clip's MFCCs is mostly its channel (microphone, room) and its speaker's
+    vocal tract; what is left moves within the clip. ``mode="subtract"`` keeps only that
+    (``x - mean_t(x)``); ``mode="contrast"`` appends it to the input (``concat([x, x - mean_t(x)])``,
+    twice the coefficients). Input ``(batch, time, coefficients)``.
+    """
+
+    def __init__(self, mode: str = "subtract", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("subtract", "contrast"):
+            raise ValueError(f"UtteranceNorm mode is 'subtract' or 'contrast', not {mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        centred = x - ops.mean(x, axis=1, keepdims=True)
+        return centred if self.mode == "subtract" else ops.concatenate([x, centred], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+CUSTOM_OBJECTS = {"AttentionPooling": AttentionPooling, "UtteranceNorm": UtteranceNorm}
+
+
 def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
                 mean: np.ndarray, variance: np.ndarray, batch_size=None, unroll: bool = False,
                 name: str = "cnn_gru_attention") -> keras.Model:
@@ -48,6 +75,8 @@ def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
     reg = keras.regularizers.L2(config.l2) if config.l2 else None
     inp = keras.Input((n_frames, n_mfcc), batch_size=batch_size, name="mfcc")
     x = layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalise")(inp)
+    if config.utterance_norm != "none":
+        x = UtteranceNorm(config.utterance_norm, name="utterance_norm")(x)
     if config.input_dropout:
         x = layers.SpatialDropout1D(config.input_dropout, name="coef_dropout")(x)
     blocks = zip(config.conv_filters, config.kernel_sizes, config.pool_sizes)
@@ -104,14 +133,14 @@ def export_twin(model: keras.Model) -> keras.Model:
 
     cfg = copy.deepcopy(model.get_config())
     rewrite(cfg)
-    twin = keras.Model.from_config(cfg, custom_objects={"AttentionPooling": AttentionPooling})
+    twin = keras.Model.from_config(cfg, custom_objects=CUSTOM_OBJECTS)
     twin.set_weights(model.get_weights())
     return twin
 
 
 def load_model(path) -> keras.Model:
     """Load a ``.keras`` file written by the trainer (registers the custom layer)."""
-    return keras.models.load_model(path, custom_objects={"AttentionPooling": AttentionPooling})
+    return keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS)
 
 
 def save_for_inference(model: keras.Model, path) -> None:
@@ -122,7 +151,7 @@ def save_for_inference(model: keras.Model, path) -> None:
     """
     clean = []
     for member in members_of(model):
-        copy_ = keras.Model.from_config(member.get_config(), custom_objects={"AttentionPooling": AttentionPooling})
+        copy_ = keras.Model.from_config(member.get_config(), custom_objects=CUSTOM_OBJECTS)
         copy_.set_weights(member.get_weights())
         clean.append(copy_)
     ensemble_model(clean).save(path)
