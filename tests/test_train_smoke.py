@@ -133,8 +133,9 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
 
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
-                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2", "--patience", "3", "--utterance-norm", "subtract", "--cache-dir", str(cache_root), "--workers", "2",
-                           "--quiet"], capture_output=True, text=True, timeout=600)
+                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2",
+                           "--patience", "3", "--utterance-norm", "subtract", "--cache-dir", str(cache_root),
+                           "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout and "member 2" in proc.stdout and "Traceback" not in proc.stderr
     assert "kept epoch 1" in proc.stdout   # the mean of the last 10 of 1 epoch is that epoch

@@ -107,8 +107,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     out = args.resume or args.out or Path("runs") / f"{args.protocol}-{time.strftime('%Y%m%d-%H%M%S')}"
     config = TrainConfig(protocol=args.protocol, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.learning_rate, patience=TrainConfig.patience if args.patience is None else args.patience,
-                         test_speakers=args.test_speakers,
+                         learning_rate=args.learning_rate, test_speakers=args.test_speakers,
+                         patience=TrainConfig.patience if args.patience is None else args.patience,
                          val_speakers=args.val_speakers, fold=args.fold, test_corpus=args.test_corpus,
                          val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips, members=args.members,
