@@ -12,8 +12,10 @@ class ConfigError(ValueError):
     """A training setting out of its range (a user error: the CLI prints it in one line)."""
 
 
-#: How a clip's mean over time reaches the model (train.model.UtteranceNorm): not removed, removed, or both.
-UTTERANCE_NORMS = ("none", "subtract", "contrast")
+#: The modes of train.model.UtteranceNorm: a clip's mean over time removed, or the centred frames beside the raw ones.
+UTTERANCE_NORM_MODES = ("subtract", "contrast")
+#: ModelConfig.utterance_norm: "none" (no UtteranceNorm layer) or one of its modes.
+UTTERANCE_NORMS = ("none", *UTTERANCE_NORM_MODES)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from .hparams import ModelConfig
+from .hparams import UTTERANCE_NORM_MODES, ModelConfig
 
 
 @keras.saving.register_keras_serializable(package="ser")
@@ -49,8 +49,8 @@ class UtteranceNorm(layers.Layer):
 
     def __init__(self, mode: str = "subtract", **kwargs):
         super().__init__(**kwargs)
-        if mode not in ("subtract", "contrast"):
-            raise ValueError(f"UtteranceNorm mode is 'subtract' or 'contrast', not {mode!r}")
+        if mode not in UTTERANCE_NORM_MODES:
+            raise ValueError(f"UtteranceNorm mode is one of {', '.join(UTTERANCE_NORM_MODES)}; not {mode!r}")
         self.mode = mode
 
     def call(self, x):
