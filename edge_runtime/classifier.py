@@ -72,7 +72,7 @@ class EmotionClassifier:
         except (ValueError, RuntimeError) as err:
             raise ModelError(f"{self.card.path}: the interpreter cannot load it ({err})") from None
         shape = tuple(int(s) for s in self.interpreter.get_input_details()[0]["shape"])
-        expected = (1, self.config.n_frames, self.config.n_mfcc)
+        expected = (1, self.config.n_frames, self.config.n_features)
         if shape != expected:
             raise ModelError(f"{self.card.path}: input shape {shape} does not match the feature config {expected}")
         n_out = int(np.prod(self.interpreter.get_output_details()[0]["shape"]))
@@ -90,7 +90,8 @@ class EmotionClassifier:
         return self.card.path
 
     def features(self, audio: np.ndarray, sr: int) -> np.ndarray:
-        """MFCC of the prepared window, ``(n_frames, n_mfcc)``, from mono ``audio`` at ``sr`` Hz."""
+        """The model's input for mono ``audio`` at ``sr`` Hz, ``(n_frames, n_features)``: the prepared window's
+        MFCCs (and prosody, if the model takes it)."""
         if sr != self.config.sample_rate:
             audio = resample(audio, sr, self.config.sample_rate)
         return features(audio, self.config)

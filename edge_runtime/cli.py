@@ -241,7 +241,7 @@ def cmd_info(args) -> int:
     print(f"backend   {clf.backend}")
     print(f"labels    {', '.join(card.labels)}")
     c = card.feature_config
-    print(f"features  {c.n_mfcc} MFCC x {c.n_frames} frames, {c.sample_rate} Hz, window {c.window_seconds:.2f} s")
+    print(f"features  {c.n_mfcc} MFCC{' + pitch and voicing' if c.prosody else ''} x {c.n_frames} frames, {c.sample_rate} Hz, window {c.window_seconds:.2f} s")
     if t.get("corpora"):
         print("trained   " + "; ".join(f"{c} ({r['clips']} clips, {r['licence']})" for c, r in t["corpora"].items()))
     if isinstance(t.get("test_accuracy"), float) and t["test_accuracy"] == t["test_accuracy"]:   # not None/NaN

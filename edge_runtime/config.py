@@ -20,6 +20,9 @@ EMOTIONS: tuple[str, ...] = (
     "neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised",
 )
 
+#: The columns appended to the MFCCs when ``FeatureConfig.prosody`` is on (see :mod:`edge_runtime.prosody`).
+PROSODY_COLUMNS: tuple[str, ...] = ("voicing", "pitch", "relative_pitch")
+
 #: Version of the feature pipeline implementation. Bump it whenever the meaning
 #: of a field changes, so caches and models made before are not silently reused.
 FEATURE_PIPELINE_VERSION = 2
@@ -57,7 +60,11 @@ class FeatureConfig:
        with zero padding, Slaney mel filterbank with Slaney area norm, power
        spectrum with the bins below ``highpass_hz`` zeroed (DC leakage and
        rumble), ``power_to_db`` with ``top_db`` clipped relative to the
-       window's own peak, DCT-II with orthonormal scaling, no lifter.
+       window's own peak, DCT-II with orthonormal scaling, no lifter;
+    6. with ``prosody``, three more columns per frame from the same window:
+       voicing, pitch and pitch relative to the window's median
+       (:data:`PROSODY_COLUMNS`, computed by :func:`edge_runtime.prosody.prosody`
+       on both sides, so there is nothing to hold to parity).
 
     Because step 5 always sees one fixed-length window, a file and a streaming
     window are treated identically: ``top_db`` is relative to the window.
@@ -65,8 +72,10 @@ class FeatureConfig:
     Examples
     --------
     >>> cfg = FeatureConfig()
-    >>> cfg.n_mfcc, cfg.n_frames, cfg.window_samples
-    (40, 200, 50944)
+    >>> cfg.n_mfcc, cfg.n_frames, cfg.window_samples, cfg.n_features
+    (40, 200, 50944, 40)
+    >>> FeatureConfig(prosody=True).n_features
+    43
     >>> FeatureConfig.from_json(cfg.to_json()) == cfg
     True
     """
@@ -92,6 +101,7 @@ class FeatureConfig:
     peak_level: float = 0.95
     remove_dc: bool = True
     highpass_hz: float = 50.0
+    prosody: bool = False
     labels: tuple[str, ...] = EMOTIONS
     version: int = FEATURE_PIPELINE_VERSION
 
@@ -116,6 +126,11 @@ class FeatureConfig:
         2
         """
         return int(np.ceil(self.highpass_hz * self.n_fft / self.sample_rate - 1e-9)) if self.highpass_hz > 0 else 0
+
+    @property
+    def n_features(self) -> int:
+        """Columns of the model's input: the MFCCs, then the prosody columns if ``prosody`` is on."""
+        return self.n_mfcc + (len(PROSODY_COLUMNS) if self.prosody else 0)
 
     @property
     def window_samples(self) -> int:

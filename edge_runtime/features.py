@@ -255,6 +255,18 @@ def mfcc(audio: np.ndarray, sr: int, config: Optional[FeatureConfig] = None) -> 
 
 
 def features(audio: np.ndarray, config: Optional[FeatureConfig] = None) -> np.ndarray:
-    """The model's input for mono audio at ``config.sample_rate``: trim, normalise, fit, MFCC."""
+    """The model's input for mono audio at ``config.sample_rate``: trim, normalise, fit, MFCC (and, with
+    ``config.prosody``, the :mod:`edge_runtime.prosody` columns), shape ``(n_frames, n_features)``.
+
+    >>> cfg = FeatureConfig(prosody=True)
+    >>> t = np.arange(cfg.sample_rate) / cfg.sample_rate
+    >>> features(0.5 * np.sin(2 * np.pi * 220 * t), cfg).shape
+    (200, 43)
+    """
     config = config or FeatureConfig()
-    return mfcc(prepare_window(audio, config), config.sample_rate, config)
+    window = prepare_window(audio, config)
+    out = mfcc(window, config.sample_rate, config)
+    if not config.prosody:
+        return out
+    from .prosody import prosody   # imports this module (the Hann window)
+    return np.concatenate([out, prosody(window, config)], axis=1)

@@ -117,8 +117,8 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
                          f"the model")
     if labels != config.labels:
         raise ModelError(f"{sidecar}: labels differ from the feature config's labels")
-    if mean.shape != (config.n_mfcc,) or std.shape != (config.n_mfcc,) or np.any(std <= 0):
-        raise ModelError(f"{sidecar}: input normalisation must hold {config.n_mfcc} means and positive stds")
+    if mean.shape != (config.n_features,) or std.shape != (config.n_features,) or np.any(std <= 0):
+        raise ModelError(f"{sidecar}: input normalisation must hold {config.n_features} means and positive stds")
     entry = next(((name, e) for name, e in meta.get("files", {}).items() if e.get("file") == path.name), None)
     variant = entry[0] if entry else "unknown"
     if entry and entry[1].get("sha256"):

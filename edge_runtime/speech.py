@@ -60,8 +60,9 @@ class SpeechEvidence:
 
 
 def speech_evidence(mfcc: np.ndarray, config: FeatureConfig, check: SpeechCheck = SpeechCheck()) -> SpeechEvidence:
-    """Measure one ``(n_frames, n_mfcc)`` MFCC window (as :func:`edge_runtime.features.features` returns it)."""
-    mfcc = np.asarray(mfcc, dtype=np.float64)
+    """Measure one ``(n_frames, n_features)`` window (as :func:`edge_runtime.features.features` returns it; only
+    its MFCC columns are read)."""
+    mfcc = np.asarray(mfcc, dtype=np.float64)[:, :config.n_mfcc]
     log_mel = mfcc @ dct_matrix(mfcc.shape[1], config.n_mels)            # dB, the part the MFCCs keep
     energy = 10.0 * np.log10(np.sum(10.0 ** (log_mel / 10.0), axis=1))   # dB per frame
     active = energy > energy.max() - check.active_db

@@ -124,7 +124,7 @@ def test_mel_masks_lower_whole_mel_bands_and_nothing_else():
 
 
 @pytest.mark.slow
-def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
+def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, clip_path):
     import zipfile
 
     import h5py
@@ -134,7 +134,8 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
                            "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2",
-                           "--patience", "3", "--utterance-norm", "subtract", "--cache-dir", str(cache_root),
+                           "--patience", "3", "--utterance-norm", "subtract", "--prosody",
+                           "--cache-dir", str(cache_root),
                            "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout and "member 2" in proc.stdout and "Traceback" not in proc.stderr
@@ -144,6 +145,7 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
     assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
     assert run_config["spec_augment"]["eq_prob"] == 0.5 and run_config["spec_augment"]["reverb_prob"] == 0.25
     assert run_config["train"]["members"] == 2 and run_config["model"]["utterance_norm"] == "subtract"
+    assert run_config["features"]["prosody"] and json.loads((out / "feature_config.json").read_text())["prosody"]
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
     members = json.loads((out / "metrics.json").read_text())["extra"]["members"]
     assert [m["seed"] for m in members] == [42, 1042]
@@ -155,8 +157,18 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root):
     first, second = members_of(model)
     assert first.get_layer("utterance_norm").mode == "subtract"
     assert not np.allclose(first.get_layer("gru").get_weights()[0], second.get_layer("gru").get_weights()[0])
-    x = np.random.default_rng(0).normal(0, 30, (2, 200, 40)).astype(np.float32)
+    x = np.random.default_rng(0).normal(0, 30, (2, 200, 43)).astype(np.float32)   # 40 MFCCs + 3 prosody columns
     np.testing.assert_allclose(model.predict(x, verbose=0), (first(x) + second(x)) / 2, atol=1e-6)
+
+    # The device runs it: full int8, its card asks for prosody, the classifier computes the 43 columns.
+    from convert.converter import convert_run
+    from edge_runtime import EmotionClassifier
+
+    convert_run(out, tmp_path / "tflite", variants=["int8"], n_representative=8, cache_root=cache_root,
+                min_agreement=0.0, log=lambda *a: None)
+    clf = EmotionClassifier(tmp_path / "tflite" / "model_int8.tflite")
+    assert clf.config.prosody and clf.config.n_features == 43
+    assert clf.predict_file(clip_path).label in clf.labels
 
 
 def test_average_last_keeps_the_mean_of_the_last_epochs(smoke_run, cache_root, tmp_path):

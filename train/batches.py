@@ -47,7 +47,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.epoch_size = int(epoch_size or len(x))
         self.order = self._draw()
         self.feature_config = feature_config
-        self.dct = dct_matrix(x.shape[-1], feature_config.n_mels).astype(np.float32)   # (n_mfcc, n_mels), orthonormal
+        self.dct = dct_matrix(feature_config.n_mfcc, feature_config.n_mels).astype(np.float32)   # orthonormal
         self.band_hz = band_centres(feature_config)
 
     def __len__(self) -> int:
@@ -68,11 +68,12 @@ class AugmentedBatches(keras.utils.PyDataset):
         x, y = self.x[rows].copy(), self.y[rows].copy()
         c, rng = self.config, self.rng
         n, frames, coefs = x.shape
+        k = self.feature_config.n_mfcc     # the channel and mel masks touch the MFCCs, not prosody columns
         for i in range(n):
             if c.eq_prob or c.reverb_prob:
-                x[i] = self._channel(x[i])
+                x[i, :, :k] = self._channel(x[i, :, :k])
             if c.mel_masks:
-                x[i] = self._mask_mel_bands(x[i])
+                x[i, :, :k] = self._mask_mel_bands(x[i, :, :k])
             if c.max_shift:
                 x[i] = np.roll(x[i], rng.integers(-c.max_shift, c.max_shift + 1), axis=0)
             for _ in range(c.time_masks):

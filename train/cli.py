@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from edge_runtime.cli import HelpFormatter
+from edge_runtime.config import FeatureConfig
 
 from .hparams import UTTERANCE_NORMS
 
@@ -79,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
                    help="remove each clip's mean over time from its MFCCs inside the model (cepstral mean "
                         "normalisation): 'subtract' feeds only the centred frames, 'contrast' both (default: the "
                         "ModelConfig default)")
+    p.add_argument("--prosody", action="store_true",
+                   help="feed the model pitch and voicing contours beside the MFCCs (edge_runtime.prosody; the "
+                        "device computes them too): 43 input columns instead of 40")
     p.add_argument("--speech-only", action="store_true", help="ignore song clips (03-02-*) if present")
     p.add_argument("--max-clips", type=int, default=None, help="use a stratified subset (smoke runs)")
     p.add_argument("--evaluate", type=Path, default=None, metavar="RUN_DIR",
@@ -127,7 +131,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
         spec = SpecAugmentConfig(**{k: v for k, v in chosen.items() if v is not None})
         model = ModelConfig(**({} if args.utterance_norm is None else {"utterance_norm": args.utterance_norm}))
-        result = train_run(out, sources, train_config=config, model_config=model, spec_config=spec,
+        result = train_run(out, sources, feature_config=FeatureConfig(prosody=args.prosody),
+                           train_config=config, model_config=model, spec_config=spec,
                            resume=args.resume is not None,
                            workers=args.workers, cache_root=args.cache_dir, verbose=0 if args.quiet else 2)
     except (DatasetError, AudioReadError, ConfigError) as err:

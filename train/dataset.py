@@ -25,7 +25,7 @@ from edge_runtime.preprocess import SilentAudioError, fit_window, normalise_peak
 
 from .audio import AudioReadError, load_audio
 from .augment import AugmentConfig, augment, variant_rng
-from .features import librosa_mfcc
+from .features import window_features
 from .clips import Clip
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / "cache" / "features"
@@ -43,7 +43,7 @@ class Job:
 class FeatureSet:
     """Features of the jobs that succeeded, with their labels and sources."""
 
-    x: np.ndarray          # (n, n_frames, n_mfcc) float32
+    x: np.ndarray          # (n, n_frames, n_features) float32
     y: np.ndarray          # (n,) int emotion index
     jobs: list[Job]        # the source of each row
     skipped: list[str]     # one-line reason per job that failed
@@ -98,7 +98,7 @@ def compute_job(job: Job, config: FeatureConfig, aug: AugmentConfig) -> np.ndarr
     rng = variant_rng(aug.seed, job.clip.stem, job.variant)
     speech = augment(speech, config.sample_rate, job.variant, rng, aug)
     window = fit_window(normalise_peak(speech, config), config.window_samples)
-    return librosa_mfcc(window, config)
+    return window_features(window, config)
 
 
 def _worker(args: tuple[int, Job, FeatureConfig, AugmentConfig, str]) -> tuple[int, Optional[np.ndarray], str]:
@@ -174,6 +174,6 @@ def extract_features(jobs: Sequence[Job], config: FeatureConfig, aug: Optional[A
         warnings.warn(f"skipped {len(skipped)} clip(s) that could not be featurised, e.g. {skipped[0]}",
                       stacklevel=2)
     order = sorted(results)
-    x = np.stack([results[i] for i in order]) if order else np.zeros((0, config.n_frames, config.n_mfcc), np.float32)
+    x = np.stack([results[i] for i in order]) if order else np.zeros((0, config.n_frames, config.n_features), np.float32)
     y = np.array([jobs[i].clip.emotion for i in order], dtype=np.int64)
     return FeatureSet(x=x, y=y, jobs=[jobs[i] for i in order], skipped=skipped, computed=len(todo))

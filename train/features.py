@@ -5,6 +5,7 @@ import numpy as np
 
 from edge_runtime.config import FeatureConfig
 from edge_runtime.preprocess import prepare_window
+from edge_runtime.prosody import prosody
 
 
 def librosa_mfcc(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -28,10 +29,17 @@ def librosa_mfcc(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return np.ascontiguousarray(mfcc.T, dtype=np.float32)
 
 
+def window_features(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The model's input for one prepared window: librosa MFCC, then (with ``config.prosody``) the device's own
+    :func:`edge_runtime.prosody.prosody` columns, shape ``(frames, n_features)``."""
+    mfcc = librosa_mfcc(window, config)
+    return np.concatenate([mfcc, prosody(window, config)], axis=1) if config.prosody else mfcc
+
+
 def extract(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Mono audio at ``config.sample_rate`` -> MFCC ``(n_frames, n_mfcc)`` via the full pipeline."""
-    features = librosa_mfcc(prepare_window(audio, config), config)
-    expected = (config.n_frames, config.n_mfcc)
+    """Mono audio at ``config.sample_rate`` -> the model's input ``(n_frames, n_features)`` via the full pipeline."""
+    features = window_features(prepare_window(audio, config), config)
+    expected = (config.n_frames, config.n_features)
     if features.shape != expected:
         raise AssertionError(f"feature shape {features.shape} != {expected}")
     return features

@@ -155,7 +155,7 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
         model = load_model(ckpt.last_path)
     else:
         flat = x_train.reshape(-1, x_train.shape[-1])
-        model = build_model(feature_config.n_frames, feature_config.n_mfcc, n_classes, model_config,
+        model = build_model(feature_config.n_frames, feature_config.n_features, n_classes, model_config,
                             mean=flat.mean(axis=0), variance=flat.var(axis=0), name=name)
         steps = tc.epochs * -(-epoch_size // tc.batch_size)
         schedule = keras.optimizers.schedules.CosineDecay(tc.learning_rate, decay_steps=steps, alpha=0.02)

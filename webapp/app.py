@@ -76,7 +76,7 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     show_figure(waveform_figure(result.audio, result.sample_rate))
     st.subheader("MFCC (the model's input)")
     cfg = clf.config
-    show_figure(mfcc_figure(result.mfcc, cfg.hop_length / cfg.sample_rate))
+    show_figure(mfcc_figure(result.mfcc[:, :cfg.n_mfcc], cfg.hop_length / cfg.sample_rate))
     st.caption(f"{cfg.n_mfcc} coefficients x {cfg.n_frames} frames: the clip is trimmed of silence, "
                f"peak-normalised and fitted to one {cfg.window_seconds:.2f} s window.")
 
