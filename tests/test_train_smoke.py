@@ -134,11 +134,12 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
                            "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2",
-                           "--patience", "3", "--utterance-norm", "subtract", "--prosody",
+                           "--patience", "3", "--utterance-norm", "subtract", "--prosody", "--recipes", "default,deep",
                            "--cache-dir", str(cache_root),
                            "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "test accuracy" in proc.stdout and "member 2" in proc.stdout and "Traceback" not in proc.stderr
+    assert "test accuracy" in proc.stdout and "Traceback" not in proc.stderr
+    assert "seed 42, default" in proc.stdout and "seed 1042, deep" in proc.stdout
     assert "kept epoch 1" in proc.stdout   # the mean of the last 10 of 1 epoch is that epoch
     assert "warning: --patience applies to --average-last 0" in proc.stderr   # not silently ignored
     run_config = json.loads((out / "run_config.json").read_text())
@@ -156,7 +157,9 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
     model = load_model(out / "model.keras")
     first, second = members_of(model)
     assert first.get_layer("utterance_norm").mode == "subtract"
-    assert not np.allclose(first.get_layer("gru").get_weights()[0], second.get_layer("gru").get_weights()[0])
+    assert [l.name for l in second.layers if l.name.startswith("conv")] == ["conv1", "conv2", "conv3"]   # deep
+    assert "conv3" not in [l.name for l in first.layers]
+    assert run_config["train"]["recipes"] == ["default", "deep"]
     x = np.random.default_rng(0).normal(0, 30, (2, 200, 43)).astype(np.float32)   # 40 MFCCs + 3 prosody columns
     np.testing.assert_allclose(model.predict(x, verbose=0), (first(x) + second(x)) / 2, atol=1e-6)
 

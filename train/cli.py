@@ -13,7 +13,15 @@ from typing import Optional, Sequence
 from edge_runtime.cli import HelpFormatter
 from edge_runtime.config import FeatureConfig
 
-from .hparams import UTTERANCE_NORMS
+from .hparams import RECIPES, UTTERANCE_NORMS
+
+
+def _recipes(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated recipes from {', '.join(RECIPES)}, got {text!r}")
+    return names
 
 
 def _speakers(text: str) -> tuple[str, ...]:
@@ -66,6 +74,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--members", type=int, default=3, metavar="N",
                    help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
                         "(1 = one model; docs/training.md compares them)")
+    p.add_argument("--recipes", type=_recipes, default=None, metavar="LIST",
+                   help=f"comma-separated member recipes, used in turn ({', '.join(RECIPES)}; e.g. "
+                        f"default,deep,mixup): members that differ in more than their seed (default: all default)")
     p.add_argument("--no-augment", action="store_true", help="train on clean clips only (no 4x augmentation)")
     p.add_argument("--mel-masks", type=int, default=None, metavar="N",
                    help="SpecAugment mel-band masks per training example (0 = off; default: the SpecAugmentConfig "
@@ -116,6 +127,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          val_speakers=args.val_speakers, fold=args.fold, test_corpus=args.test_corpus,
                          val_fraction=args.val_fraction, augment=not args.no_augment,
                          include_song=not args.speech_only, max_clips=args.max_clips, members=args.members,
+                         recipes=args.recipes or (),
                          balance=not args.no_balance, corpus_power=args.corpus_power,
                          epoch_size=args.epoch_size or None, average_last=args.average_last)
     if args.patience is not None and args.average_last and not args.resume:
@@ -162,5 +174,6 @@ def summary(result) -> str:
                  f"time {result.seconds / 60:.1f} min")
     for k, m in enumerate(result.extra.get("members", []), start=1):
         acc = f"test accuracy {m['test_accuracy']:.4f}, " if "test_accuracy" in m else ""
-        lines.append(f"member {k}        seed {m['seed']}: {acc}epochs {m['epochs_run']}, kept {m['kept']}")
+        lines.append(f"member {k}        seed {m['seed']}, {m.get('recipe', 'default')}: {acc}epochs "
+                     f"{m['epochs_run']}, kept {m['kept']}")
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Mapping
 
 from edge_runtime.config import fields_from
@@ -52,6 +52,30 @@ class ModelConfig:
         A run saved before ``utterance_norm`` existed had none, whatever today's default is.
         """
         return cls(**fields_from(cls, {"utterance_norm": "none", **data}, "model"))
+
+
+#: Named member recipes for a mixed ensemble (``TrainConfig.recipes``, ``--recipes``): what a member changes
+#: in the run's :class:`ModelConfig` and :class:`SpecAugmentConfig`. Members that differ in more than their
+#: seed make errors that differ more, so their mean is right more often (docs/training.md).
+RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "default": {},
+    "deep": {"model": {"conv_filters": (128, 128, 128), "kernel_sizes": (5, 3, 3), "pool_sizes": (2, 2, 2)}},
+    "mixup": {"spec_augment": {"mixup_alpha": 0.2}},
+}
+
+
+def member_configs(recipe: str, model: "ModelConfig", spec: "SpecAugmentConfig") -> tuple["ModelConfig",
+                                                                                           "SpecAugmentConfig"]:
+    """The run's model and batch-augmentation settings as the named recipe changes them.
+
+    >>> m, s = member_configs("deep", ModelConfig(), SpecAugmentConfig())
+    >>> m.conv_filters, s.mixup_alpha, member_configs("mixup", m, s)[1].mixup_alpha
+    ((128, 128, 128), 0.0, 0.2)
+    """
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown member recipe {recipe!r}; one of {', '.join(RECIPES)}")
+    changes = RECIPES[recipe]
+    return replace(model, **changes.get("model", {})), replace(spec, **changes.get("spec_augment", {}))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from edge_runtime.config import FeatureConfig, fields_from
 
 from .augment import VARIANTS, AugmentConfig
 from .dataset import FeatureSet, Job, corpora_of, extract_features, ref_features
-from .hparams import ConfigError, ModelConfig, SpecAugmentConfig
+from .hparams import ConfigError, ModelConfig, SpecAugmentConfig, member_configs
 from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
 from .report import corpus_reports, plot_curves, write_json, write_reports
@@ -43,6 +43,7 @@ class TrainConfig:
     include_song: bool = True
     max_clips: Optional[int] = None  # a small, stratified subset for smoke runs
     members: int = 3                 # an ensemble of this many models, seeds differing, scores averaged
+    recipes: tuple[str, ...] = ()    # member k follows train.hparams.RECIPES[recipes[k % len]] (empty: all "default")
     balance: bool = True             # sample training examples so corpora and classes weigh as below
     corpus_power: float = 0.5        # a corpus's share of the draws grows as (its examples) ** corpus_power
     epoch_size: Optional[int] = 8000   # examples drawn per epoch, at most as many as there are (None: all)
@@ -245,6 +246,15 @@ def part_arrays(feats: FeatureSet, jobs: Sequence[Job], where: dict, tc: TrainCo
     return parts
 
 
+def member_recipe(tc: TrainConfig, k: int) -> str:
+    """The :data:`~train.hparams.RECIPES` name member ``k`` (from 0) follows.
+
+    >>> member_recipe(TrainConfig(recipes=("default", "deep")), 2), member_recipe(TrainConfig(), 1)
+    ('default', 'default')
+    """
+    return tc.recipes[k % len(tc.recipes)] if tc.recipes else "default"
+
+
 def fit_members(out_dir: Path, setup: RunSetup, parts: dict, resume: bool, verbose: int) -> tuple[list, list]:
     """Train the ensemble's members one after the other (each with its own checkpoint folder)."""
     tc = setup.train
@@ -253,8 +263,9 @@ def fit_members(out_dir: Path, setup: RunSetup, parts: dict, resume: bool, verbo
     for k in range(tc.members):
         folder = out_dir / "checkpoint" / (f"member{k + 1}" if tc.members > 1 else "")
         name = f"member{k + 1}" if tc.members > 1 else "cnn_gru_attention"
-        member, ckpt = fit_member(folder, tc.seed + 1000 * k, name, data, setup.features, setup.model,
-                                  setup.spec_augment, tc, resume=resume, verbose=verbose)
+        model_config, spec_config = member_configs(member_recipe(tc, k), setup.model, setup.spec_augment)
+        member, ckpt = fit_member(folder, tc.seed + 1000 * k, name, data, setup.features, model_config,
+                                  spec_config, tc, resume=resume, verbose=verbose)
         members.append(member)
         checkpoints.append(ckpt)
     return members, checkpoints
@@ -284,6 +295,8 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     tc = setup.train
     if tc.members < 1:
         raise ConfigError(f"members must be at least 1, got {tc.members}")
+    for recipe in tc.recipes:
+        member_configs(recipe, setup.model, setup.spec_augment)   # an unknown name fails before any work
     if tc.average_last < 0:
         raise ConfigError(f"average-last is a number of epochs, 0 or more; got {tc.average_last}")
     split, counts = prepare_split(setup)
@@ -312,7 +325,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     test = parts["test"]
     member_results = []
     for k, (member, c) in enumerate(zip(members, checkpoints)):
-        row = {"seed": tc.seed + 1000 * k, "epochs_run": c.epoch, "best_epoch": c.best_epoch, "kept": c.kept}
+        row = {"seed": tc.seed + 1000 * k, "recipe": member_recipe(tc, k), "epochs_run": c.epoch, "best_epoch": c.best_epoch, "kept": c.kept}
         if len(test["x"]) and tc.members > 1:
             pred = member.predict(test["x"], batch_size=64, verbose=0).argmax(1)
             row["test_accuracy"] = float(np.mean(pred == test["y"]))
