@@ -49,25 +49,29 @@ def end_to_end(clip: Path, workdir: Path, model: str = "int8", repeats: int = 30
 
 
 def mfcc_versus_librosa(clips: Sequence[Path], repeats: int = 5) -> dict:
-    """Median time of the edge numpy MFCC and librosa's on the same prepared windows; ratio and max diff."""
+    """Median time of the edge numpy MFCC and librosa's on the same prepared windows; ratio and max diff; and of
+    the optional pitch and voicing columns (:mod:`edge_runtime.prosody`) on those windows."""
     from edge_runtime import FeatureConfig
     from edge_runtime.audio import load_audio
     from edge_runtime.features import mfcc
     from edge_runtime.preprocess import prepare_window
+    from edge_runtime.prosody import prosody
     from train.features import librosa_mfcc
 
     config = FeatureConfig()
     windows = [prepare_window(load_audio(c, config.sample_rate), config) for c in clips]
     librosa_mfcc(windows[0], config)  # librosa's first call compiles with numba (~30 s); not counted
-    edge_ms, librosa_ms, worst = [], [], 0.0
+    edge_ms, librosa_ms, prosody_ms, worst = [], [], [], 0.0
     for w in windows:
         e, a = median_ms(lambda: mfcc(w, config.sample_rate, config), repeats)
         b, ref = median_ms(lambda: librosa_mfcc(w, config), repeats)
         edge_ms.append(e)
         librosa_ms.append(b)
+        prosody_ms.append(median_ms(lambda: prosody(w, config), repeats)[0])
         worst = max(worst, float(np.max(np.abs(a - ref))))
     e, b = float(np.median(edge_ms)), float(np.median(librosa_ms))
-    return {"clips": len(windows), "edge_ms": e, "librosa_ms": b, "speedup": b / e, "max_abs_diff": worst}
+    return {"clips": len(windows), "edge_ms": e, "librosa_ms": b, "speedup": b / e, "max_abs_diff": worst,
+            "prosody_ms": float(np.median(prosody_ms))}
 
 
 #: Capture rates the resampling benchmark converts from (the odd ones cost a plain polyphase bank GBs).

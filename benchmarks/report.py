@@ -194,7 +194,9 @@ def write_report(results: dict, out: Path) -> Path:
     lines += ["## Edge MFCC vs librosa MFCC (same prepared windows)", "",
               f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "
               f"window (medians): the edge extractor is **{mv['speedup']:.1f}x** faster; max |difference| "
-              f"{mv['max_abs_diff']:.2e}.", "", "## Peak memory of a process that loads the model and classifies "
+              f"{mv['max_abs_diff']:.2e}."
+              + (f" Pitch and voicing (`--prosody` models only) add {mv['prosody_ms']:.2f} ms per window."
+                 if "prosody_ms" in mv else ""), "", "## Peak memory of a process that loads the model and classifies "
               "one clip", "", "| process | peak RSS MB | label |", "|---|---|---|"]
     for name, r in results["memory"].items():
         lines.append(f"| {name} | {r['peak_rss_mb']:.0f} | {r['label']} |")

@@ -57,10 +57,12 @@ def evaluation_card(run_dirs: Sequence[Path]) -> dict:
     """Per-corpus held-out figures (accuracy, UAR, chance) of each run, keyed by protocol (and left-out corpus)."""
     out = {}
     for run_dir in map(Path, run_dirs):
-        train = json.loads((run_dir / "run_config.json").read_text())["train"]
+        run_config = json.loads((run_dir / "run_config.json").read_text())
+        train = run_config["train"]
         report = json.loads((run_dir / "report.json").read_text())["per_corpus"]
         key = train["protocol"] + (f": {train['test_corpus']} left out" if train.get("test_corpus") else "")
         out[key] = {"run": run_dir.name, "members": train["members"],
+                    "prosody": bool(run_config["features"].get("prosody", False)),
                     "per_corpus": {c: {k: r[k] for k in ("n", "accuracy", "uar", "chance", "accuracy_within",
                                                          "uar_within") if k in r} for c, r in report.items()}}
     return out
@@ -146,6 +148,7 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     log(report)
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     training = {"protocol": run_config["train"]["protocol"], "epochs": run_config["train"]["epochs"],
+                "recipes": list(run_config["train"].get("recipes") or ()),
                 "kept": metrics.get("extra", {}).get("kept"),
                 "corpora": corpora_card(metrics.get("extra", {}).get("clips_per_corpus", {})),
                 "split": {k: v for k, v in split.items() if k != "files"},
