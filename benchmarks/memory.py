@@ -26,12 +26,16 @@ print(json.dumps({"label": label, "peak_rss_mb": peak()}))
 
 _TENSORFLOW = _PEAK + """
 import json, sys
+from pathlib import Path
 import numpy as np
+from edge_runtime import FeatureConfig
 from train.model import load_model
 from train.audio import load_audio
 from train.features import extract
 model = load_model(sys.argv[2])
-x = extract(load_audio(sys.argv[1], 16000), __import__("edge_runtime").FeatureConfig())
+beside = Path(sys.argv[2]).with_name("feature_config.json")   # the run folder's: MFCCs, perhaps prosody
+config = FeatureConfig.load(beside) if beside.is_file() else FeatureConfig()
+x = extract(load_audio(sys.argv[1], config.sample_rate), config)
 label = int(np.argmax(model.predict(x[None], verbose=0)))
 print(json.dumps({"label": __import__("edge_runtime").EMOTIONS[label],
                   "peak_rss_mb": peak()}))

@@ -1,6 +1,4 @@
 """Pitch and voicing columns (edge_runtime.prosody, FeatureConfig.prosody) on real clips of each corpus."""
-import warnings
-
 import numpy as np
 import pytest
 
@@ -33,29 +31,27 @@ def _pitch_hz(columns):
     return voiced, 100.0 * 2.0 ** (columns[voiced, 1] / 120.0)
 
 
-def test_pitch_agrees_with_librosa_pyin_on_real_speech(data_root):
-    """Where both call a frame voiced, the pitch is within 4 semitones of pYIN's on all but a few frames
-    (octave errors), and the voicing decisions mostly agree."""
-    import librosa
+def test_pitch_follows_a_voice_like_glide():
+    """A pulse train through two formant resonances, its F0 gliding from 100 to 250 Hz and back: the tracked pitch
+    stays within half a semitone of the true one on nearly every frame. (librosa's pYIN was the reference here
+    once; its numba kernel crashed the whole test process in CI, after TensorFlow had loaded.)"""
+    from scipy.signal import lfilter
 
-    gross = both = agree = frames = 0
-    for name, path in _clips(data_root).items():
-        window = prepare_window(load_audio(path, CFG.sample_rate), CFG)
-        ours = prosody(window, CFG)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            f0, voiced_ref, _ = librosa.pyin(window, fmin=70, fmax=500, sr=CFG.sample_rate, frame_length=1024,
-                                             hop_length=CFG.hop_length, center=True)
-        voiced, hz = _pitch_hz(ours)
-        common = voiced & voiced_ref[:len(voiced)]
-        assert common.sum() >= 15, name
-        semitones = 12 * np.abs(np.log2(100.0 * 2.0 ** (ours[common, 1] / 120.0) / f0[:len(voiced)][common]))
-        gross += int(np.sum(semitones > 4))
-        both += int(common.sum())
-        agree += int(np.sum(voiced == voiced_ref[:len(voiced)]))
-        frames += len(voiced)
-    assert gross / both < 0.05
-    assert agree / frames > 0.7
+    sr, n = CFG.sample_rate, CFG.window_samples
+    t = np.arange(n) / sr
+    f0 = 100.0 * 2.5 ** np.sin(np.pi * t / t[-1])          # 100 -> 250 -> 100 Hz
+    phase = np.cumsum(f0 / sr)
+    pulses = np.diff(np.floor(phase), prepend=0.0)
+    voice = pulses
+    for formant, width in ((700.0, 90.0), (1200.0, 110.0)):
+        r = np.exp(-np.pi * width / sr)
+        voice = lfilter([1.0], [1.0, -2 * r * np.cos(2 * np.pi * formant / sr), r * r], voice)
+    columns = prosody(0.5 * voice / np.abs(voice).max(), CFG)
+    true = 12 * np.log2(f0[np.minimum(np.arange(len(columns)) * CFG.hop_length, n - 1)] / 100.0)
+    voiced = columns[:, 0] >= 100 * VOICED
+    assert voiced[2:-2].mean() > 0.95
+    error = np.abs(columns[voiced, 1] / 10.0 - true[voiced])
+    assert np.mean(error < 0.5) > 0.95
 
 
 def test_female_voices_are_higher_and_relative_pitch_removes_the_register(data_root):
