@@ -43,7 +43,7 @@ def int8():
 def test_analysis_matches_the_classifier(clip_path, int8):
     result = analyse(clip_path.read_bytes(), clip_path.name, int8)
     assert result.prediction.label == int8.predict_file(clip_path).label
-    assert result.mfcc.shape == (int8.config.n_frames, int8.config.n_mfcc)
+    assert result.mfcc.shape == (int8.config.n_frames, int8.config.n_features)
     assert result.sample_rate == 16000 and 3.0 < result.seconds < 5.0
 
 
