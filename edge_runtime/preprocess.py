@@ -58,15 +58,25 @@ def remove_dc(audio: np.ndarray) -> np.ndarray:
     return (audio - np.float32(np.mean(audio, dtype=np.float64))).astype(np.float32, copy=False)
 
 
+def centred_frames(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """Float64 frames of ``frame_length`` every ``hop_length`` with ``frame_length // 2`` zeros padded on each side
+    (``center=True``), shape ``(frames, frame_length)`` (no frames when the audio is too short).
+
+    >>> centred_frames(np.arange(4.0), 4, 2).tolist()
+    [[0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 2.0, 3.0], [2.0, 3.0, 0.0, 0.0]]
+    """
+    pad = frame_length // 2
+    padded = np.pad(np.asarray(audio, dtype=np.float64), (pad, pad))
+    n_frames = max(0, 1 + (len(padded) - frame_length) // hop_length)
+    if n_frames == 0:
+        return np.zeros((0, frame_length))
+    return np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length][:n_frames]
+
+
 def frame_rms(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     """RMS of centred frames (zero padding of ``frame_length // 2`` on each side)."""
-    pad = frame_length // 2
-    padded = np.pad(audio.astype(np.float64), (pad, pad))
-    n_frames = 1 + (len(padded) - frame_length) // hop_length
-    if n_frames <= 0:
-        return np.zeros(0)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length][:n_frames]
-    return np.sqrt(np.mean(frames**2, axis=1))
+    frames = centred_frames(audio, frame_length, hop_length)
+    return np.sqrt(np.mean(frames**2, axis=1)) if len(frames) else np.zeros(0)
 
 
 def trim_silence(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:

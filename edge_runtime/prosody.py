@@ -24,6 +24,7 @@ import numpy as np
 
 from .config import PROSODY_COLUMNS, FeatureConfig
 from .features import hann_window
+from .preprocess import centred_frames
 
 #: The F0 range searched, in Hz.
 F0_MIN, F0_MAX = 70.0, 500.0
@@ -49,14 +50,6 @@ def _window_autocorrelation(n: int) -> np.ndarray:
     return r
 
 
-def _frames(window: np.ndarray, length: int, hop_length: int) -> np.ndarray:
-    """Zero-padded frames of ``length`` samples every ``hop_length``, centred where the MFCC's are, float64."""
-    pad = length // 2
-    padded = np.pad(np.asarray(window, dtype=np.float64), (pad, pad))
-    n_frames = 1 + len(window) // hop_length
-    return np.lib.stride_tricks.sliding_window_view(padded, length)[::hop_length][:n_frames]
-
-
 def prosody(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Voicing, pitch and relative pitch of each frame of a prepared window, shape ``(frames, 3)``, float32.
 
@@ -74,7 +67,7 @@ def prosody(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
     sr = config.sample_rate
     n = int(round(FRAME_SECONDS * sr))
     lo, hi = int(np.ceil(sr / F0_MAX)), min(int(sr / F0_MIN), n // 2)
-    frames = _frames(window, n, config.hop_length)
+    frames = centred_frames(window, n, config.hop_length)   # n even: centred where the MFCC frames are
     out = np.zeros((len(frames), len(PROSODY_COLUMNS)), np.float32)
     nonzero = np.flatnonzero(np.asarray(window) != 0)
     if not nonzero.size:
