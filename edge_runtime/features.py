@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .config import FeatureConfig
-from .preprocess import prepare_window
+from .preprocess import nonzero_span, prepare_window, touched_frames
 
 _F_SP = 200.0 / 3           # Slaney mel scale: linear part, Hz per mel
 _MIN_LOG_HZ = 1000.0        # start of the logarithmic part
@@ -116,17 +116,6 @@ def _buffers(n_samples: int, config: FeatureConfig) -> tuple[np.ndarray, ...]:
     return cached[1:]
 
 
-def _nonzero_span(x: np.ndarray) -> Optional[tuple[int, int]]:
-    """Indices of the first and last non-zero element of a 1-D array, or ``None`` if all are zero.
-
-    Searches the bytes of the ``x != 0`` mask with ``bytes.find``/``rfind``
-    (memchr): an ``argmax`` on a reversed view walks the whole array slowly.
-    """
-    mask = (x != 0).tobytes()
-    first = mask.find(1)
-    return None if first < 0 else (first, mask.rfind(1))
-
-
 def _power_into_workspace(audio: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, slice]:
     """:func:`power_spectrogram` in this thread's workspace (overwritten by its next call).
 
@@ -138,12 +127,11 @@ def _power_into_workspace(audio: np.ndarray, config: FeatureConfig) -> tuple[np.
     pad = config.n_fft // 2
     n = len(audio)
     padded, frames, window, windowed, spectrum, power = _buffers(n, config)
-    span = _nonzero_span(audio)
+    span = nonzero_span(audio)
     if span is None:
         return power, slice(0, 0)
-    first = max(0, (span[0] + pad - config.n_fft) // config.hop_length + 1)
-    last = min(len(power), (span[1] + pad) // config.hop_length + 1)
-    rows = slice(first, last)
+    rows = touched_frames(span, config.n_fft, config.hop_length, len(power))
+    first, last = rows.start, rows.stop
     # Copy in only what these frames read; the centre padding on both sides is never written, so stays zero.
     lo, hi = max(pad, first * config.hop_length), min(pad + n, (last - 1) * config.hop_length + config.n_fft)
     padded[lo:hi] = audio[lo - pad:hi - pad]

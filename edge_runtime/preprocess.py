@@ -6,6 +6,8 @@ so that both sides cut, scale and pad audio identically.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from .config import FeatureConfig
@@ -71,6 +73,31 @@ def centred_frames(audio: np.ndarray, frame_length: int, hop_length: int) -> np.
     if n_frames == 0:
         return np.zeros((0, frame_length))
     return np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length][:n_frames]
+
+
+def nonzero_span(x: np.ndarray) -> Optional[tuple[int, int]]:
+    """Indices of the first and last non-zero element of a 1-D array, or ``None`` if all are zero.
+
+    Searches the bytes of the ``x != 0`` mask with ``bytes.find``/``rfind``
+    (memchr): an ``argmax`` on a reversed view walks the whole array slowly.
+    """
+    mask = (x != 0).tobytes()
+    first = mask.find(1)
+    return None if first < 0 else (first, mask.rfind(1))
+
+
+def touched_frames(span: tuple[int, int], frame_length: int, hop_length: int, n_frames: int) -> slice:
+    """The centred frames (as :func:`centred_frames` makes them) that hold a sample of ``span``.
+
+    ``span`` is the first and last index of the non-zero samples; every other frame reads only zeros.
+
+    >>> touched_frames((2, 3), 4, 2, 3)   # frames 0-2 hold samples -2..1, 0..3, 2..5
+    slice(1, 3, None)
+    """
+    pad = frame_length // 2
+    first = max(0, (span[0] + pad - frame_length) // hop_length + 1)
+    last = min(n_frames, (span[1] + pad) // hop_length + 1)
+    return slice(first, last)
 
 
 def frame_rms(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .config import PROSODY_COLUMNS, FeatureConfig
 from .features import hann_window
-from .preprocess import centred_frames
+from .preprocess import centred_frames, nonzero_span, touched_frames
 
 #: The F0 range searched, in Hz.
 F0_MIN, F0_MAX = 70.0, 500.0
@@ -69,13 +69,12 @@ def prosody(window: np.ndarray, config: FeatureConfig) -> np.ndarray:
     lo, hi = int(np.ceil(sr / F0_MAX)), min(int(sr / F0_MIN), n // 2)
     frames = centred_frames(window, n, config.hop_length)   # n even: centred where the MFCC frames are
     out = np.zeros((len(frames), len(PROSODY_COLUMNS)), np.float32)
-    nonzero = np.flatnonzero(np.asarray(window) != 0)
-    if not nonzero.size:
+    span = nonzero_span(np.asarray(window))
+    if span is None:
         return out
     # Only frames that touch a sample: a short clip's zero padding is silent, its columns 0.
-    pad = n // 2
-    first = max(0, (int(nonzero[0]) + pad - n) // config.hop_length + 1)
-    last = min(len(frames), (int(nonzero[-1]) + pad) // config.hop_length + 1)
+    rows = touched_frames(span, n, config.hop_length, len(frames))
+    first, last = rows.start, rows.stop
     # Zero-padded to a length where lags up to hi + 1 do not wrap around: the linear autocorrelation there.
     size = 256 * -(-(n + hi + 2) // 256)
     spectrum = np.fft.rfft(frames[first:last] * hann_window(n, n), size, axis=1)
