@@ -33,8 +33,7 @@ from train.model import load_model
 from train.audio import load_audio
 from train.features import extract
 model = load_model(sys.argv[2])
-beside = Path(sys.argv[2]).with_name("feature_config.json")   # the run folder's: MFCCs, perhaps prosody
-config = FeatureConfig.load(beside) if beside.is_file() else FeatureConfig()
+config = FeatureConfig.load(Path(sys.argv[2]).with_name("feature_config.json"))   # the run's: MFCCs, perhaps prosody
 x = extract(load_audio(sys.argv[1], config.sample_rate), config)
 label = int(np.argmax(model.predict(x[None], verbose=0)))
 print(json.dumps({"label": __import__("edge_runtime").EMOTIONS[label],

@@ -32,16 +32,14 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def features(data_root, tmp_path_factory):
-    from edge_runtime.config import FeatureConfig
     from edge_runtime.features import features as edge_features
+    from edge_runtime.model_card import load_card
     from train.audio import load_audio
 
-    sidecar = json.loads((MODELS / "model.json").read_text())
-    config = FeatureConfig.from_dict(sidecar["feature_config"])   # MFCCs, and the prosody columns it takes
-    mean = np.array(sidecar["input_normalisation"]["mean"], np.float32)
-    std = np.array(sidecar["input_normalisation"]["std"], np.float32)
+    card = load_card(MODELS / "model_int8.tflite")   # its features (MFCCs, and the prosody columns it takes)
+    config = card.feature_config
     clips = sorted(data_root.glob("Actor_2[0-2]/*.flac"))[::6]
-    x = np.stack([(edge_features(load_audio(f, config.sample_rate), config) - mean) / std for f in clips])
+    x = np.stack([(edge_features(load_audio(f, config.sample_rate), config) - card.mean) / card.std for f in clips])
     path = tmp_path_factory.mktemp("runtimes") / "features.npz"
     np.savez(path, x=x.astype(np.float32))
     return path, x
