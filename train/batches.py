@@ -14,7 +14,8 @@ the transposed orthonormal DCT, ``w`` adjacent bands are lowered to the frame's
 quietest band, and the result is projected forward again (half of the masks
 start at the lowest or highest band, like a microphone with a narrower band).
 Random microphones (``eq_prob``) and rooms (``reverb_prob``) work in the same
-log-mel domain, see :mod:`train.channel`.
+log-mel domain, see :mod:`train.channel`, and so do random speakers
+(``speaker_prob``: vocal tract length and register, see :mod:`train.speaker`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from edge_runtime.features import dct_matrix
 
 from .channel import apply_gain, band_centres, random_eq_db, reverberate
 from .hparams import SpecAugmentConfig
+from .speaker import shift_register, warp_speaker
 
 
 class AugmentedBatches(keras.utils.PyDataset):
@@ -70,6 +72,8 @@ class AugmentedBatches(keras.utils.PyDataset):
         n, frames, coefs = x.shape
         k = self.feature_config.n_mfcc     # the channel and mel masks touch the MFCCs, not prosody columns
         for i in range(n):
+            if c.speaker_prob and rng.random() < c.speaker_prob:
+                x[i] = self._speaker(x[i])
             if c.eq_prob or c.reverb_prob:
                 x[i, :, :k] = self._channel(x[i, :, :k])
             if c.mel_masks:
@@ -104,6 +108,17 @@ class AugmentedBatches(keras.utils.PyDataset):
         if eq:
             log_mel = apply_gain(log_mel, random_eq_db(self.band_hz, rng), top_db=fc.top_db)
         return (log_mel @ self.dct.T).astype(np.float32)
+
+    def _speaker(self, m: np.ndarray) -> np.ndarray:
+        """One feature matrix as a random speaker would say it: formants warped, register moved (prosody)."""
+        c, fc, k = self.config, self.feature_config, self.feature_config.n_mfcc
+        u = self.rng.uniform(-1.0, 1.0)
+        out = m.copy()
+        log_mel = (m[:, :k] @ self.dct).astype(np.float64)
+        out[:, :k] = (warp_speaker(log_mel, 1.0 + u * c.max_warp, fc) @ self.dct.T).astype(np.float32)
+        if fc.prosody and c.max_register:
+            out = shift_register(out, u * c.max_register, k)
+        return out
 
     def _mask_mel_bands(self, m: np.ndarray) -> np.ndarray:
         """One MFCC matrix with ``mel_masks`` bands of its log-mel spectrum lowered to each frame's floor."""

@@ -60,7 +60,7 @@ def random_eq_db(freqs: np.ndarray, rng: np.random.Generator, max_tilt_db_per_oc
     return gain
 
 
-def _relevel(before: np.ndarray, after: np.ndarray, top_db: float) -> np.ndarray:
+def relevel(before: np.ndarray, after: np.ndarray, top_db: float) -> np.ndarray:
     """``after`` moved to ``before``'s peak and clipped ``top_db`` below it; floor-only frames kept."""
     peak = before.max()
     after = after - (after.max() - peak)
@@ -78,7 +78,7 @@ def apply_gain(log_mel: np.ndarray, gain_db: np.ndarray, top_db: float = 80.0) -
     array([[  0., -16.],
            [-80., -80.]])
     """
-    return _relevel(log_mel, log_mel + gain_db, top_db)
+    return relevel(log_mel, log_mel + gain_db, top_db)
 
 
 def reverberate(log_mel: np.ndarray, rng: np.random.Generator, frame_rate: float,
@@ -102,4 +102,4 @@ def reverberate(log_mel: np.ndarray, rng: np.random.Generator, frame_rate: float
             tail[lag:] += weight * power[:-lag]
     ratio = power.sum() / max(tail.sum(), 1e-30) * 10.0 ** (-rng.uniform(*drr_db) / 10.0)
     wet = 10.0 * np.log10(np.maximum(power + ratio * tail, 1e-30))
-    return _relevel(log_mel, wet, top_db)
+    return relevel(log_mel, wet, top_db)

@@ -87,6 +87,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reverb", type=float, default=None, metavar="P",
                    help="share of training examples put in a random room, RT60 0.2-0.9 s (0 = off; default: the "
                         "SpecAugmentConfig default)")
+    p.add_argument("--speakers", type=float, default=None, metavar="P",
+                   help="share of training examples heard from a random speaker: formants warped by up to "
+                        "+-10 %%, the pitch column moved with them (0 = off; default: the SpecAugmentConfig default)")
     p.add_argument("--utterance-norm", choices=UTTERANCE_NORMS, default=None,
                    help="remove each clip's mean over time from its MFCCs inside the model (cepstral mean "
                         "normalisation): 'subtract' feeds only the centred frames, 'contrast' both (default: the "
@@ -133,7 +136,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.patience is not None and args.average_last and not args.resume:
         print(f"warning: --patience applies to --average-last 0 (best validation epoch); every one of the "
               f"{args.epochs} epochs is trained to keep the mean of the last {args.average_last}", file=sys.stderr)
-    chosen = {"mel_masks": args.mel_masks, "eq_prob": args.mic_eq, "reverb_prob": args.reverb}
+    chosen = {"mel_masks": args.mel_masks, "eq_prob": args.mic_eq, "reverb_prob": args.reverb,
+              "speaker_prob": args.speakers}
     try:
         sources = [Source.parse(d) for d in args.data] if args.data else None
         if args.evaluate:

@@ -92,6 +92,9 @@ class SpecAugmentConfig:
     max_mel_mask: int = 10     # mel bands per mask
     eq_prob: float = 0.0       # share of examples heard through a random microphone (train.channel)
     reverb_prob: float = 0.0   # share of examples put in a random room (train.channel)
+    speaker_prob: float = 0.0  # share of examples heard from a random speaker (train.speaker)
+    max_warp: float = 0.1      # vocal tract length: formants scaled by 1 +- this at most
+    max_register: float = 4.0  # semitones the pitch column moves with the largest warp (prosody runs)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SpecAugmentConfig":
@@ -99,6 +102,8 @@ class SpecAugmentConfig:
         return cls(**fields_from(cls, data, "spec_augment"))
 
     def __post_init__(self) -> None:
-        for name in ("eq_prob", "reverb_prob"):
+        if not 0.0 <= self.max_warp < 0.5:
+            raise ConfigError(f"max_warp scales formants by 1 +- it: from 0 to below 0.5; got {self.max_warp}")
+        for name in ("eq_prob", "reverb_prob", "speaker_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} is a share of examples, from 0 to 1; got {getattr(self, name)}")
