@@ -133,7 +133,8 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
 
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
-                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--members", "2",
+                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--speakers", "0.5",
+                           "--members", "2",
                            "--patience", "3", "--utterance-norm", "subtract", "--prosody", "--recipes", "default,deep",
                            "--cache-dir", str(cache_root),
                            "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=600)
@@ -145,6 +146,7 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
     run_config = json.loads((out / "run_config.json").read_text())
     assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
     assert run_config["spec_augment"]["eq_prob"] == 0.5 and run_config["spec_augment"]["reverb_prob"] == 0.25
+    assert run_config["spec_augment"]["speaker_prob"] == 0.5
     assert run_config["train"]["members"] == 2 and run_config["model"]["utterance_norm"] == "subtract"
     assert run_config["features"]["prosody"] and json.loads((out / "feature_config.json").read_text())["prosody"]
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
@@ -162,6 +164,23 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
     assert run_config["train"]["recipes"] == ["default", "deep"]
     x = np.random.default_rng(0).normal(0, 30, (2, 200, 43)).astype(np.float32)   # 40 MFCCs + 3 prosody columns
     np.testing.assert_allclose(model.predict(x, verbose=0), (first(x) + second(x)) / 2, atol=1e-6)
+
+    # A finished ensemble grows: the trained members are reloaded as they were, a third one trains.
+    def resume(*extra):
+        return subprocess.run([sys.executable, "-m", "train", "--resume", str(out), *extra, "--cache-dir",
+                               str(cache_root), "--workers", "2", "--quiet"], capture_output=True, text=True,
+                              timeout=600)
+    refused = resume("--members", "3", "--recipes", "deep")
+    assert refused.returncode == 2 and "recipe of trained member 1 (default -> deep)" in refused.stderr
+    grown = resume("--members", "3", "--recipes", "default,deep,speakers")
+    assert grown.returncode == 0, grown.stderr[-2000:]
+    assert "seed 2042, speakers" in grown.stdout
+    assert json.loads((out / "run_config.json").read_text())["train"]["members"] == 3
+    assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2", "member3"}
+    bigger = members_of(load_model(out / "model.keras"))
+    assert len(bigger) == 3
+    for before, after in zip((first, second), bigger):
+        np.testing.assert_allclose(after.predict(x, verbose=0), before.predict(x, verbose=0), atol=1e-6)
 
     # The device runs it: full int8, its card asks for prosody, the classifier computes the 43 columns.
     from convert.converter import convert_run

@@ -71,9 +71,10 @@ def parser() -> argparse.ArgumentParser:
                         "with early stopping)")
     p.add_argument("--patience", type=int, default=None,
                    help="early-stopping patience in epochs (default 12; only with --average-last 0)")
-    p.add_argument("--members", type=int, default=3, metavar="N",
+    p.add_argument("--members", type=int, default=None, metavar="N",
                    help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
-                        "(1 = one model; docs/training.md compares them)")
+                        "(default 3; 1 = one model; docs/training.md compares them); with --resume, add members "
+                        "to a finished ensemble")
     p.add_argument("--recipes", type=_recipes, default=None, metavar="LIST",
                    help=f"comma-separated member recipes, used in turn ({', '.join(RECIPES)}; e.g. "
                         f"default,deep,mixup): members that differ in more than their seed (default: all default)")
@@ -102,7 +103,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluate", type=Path, default=None, metavar="RUN_DIR",
                    help="score a finished run's test part again with its model and rewrite its reports")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
-                   help="continue an interrupted run from its last checkpoint (other options are read from it)")
+                   help="continue an interrupted run from its last checkpoint (other options are read from it, "
+                        "except --members and --recipes, which may add members)")
     p.add_argument("--workers", type=int, default=None, help="feature-extraction processes (default: all cores)")
     p.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default cache/features)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
@@ -129,7 +131,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          patience=TrainConfig.patience if args.patience is None else args.patience,
                          val_speakers=args.val_speakers, fold=args.fold, test_corpus=args.test_corpus,
                          val_fraction=args.val_fraction, augment=not args.no_augment,
-                         include_song=not args.speech_only, max_clips=args.max_clips, members=args.members,
+                         include_song=not args.speech_only, max_clips=args.max_clips,
+                         members=TrainConfig.members if args.members is None else args.members,
                          recipes=args.recipes or (),
                          balance=not args.no_balance, corpus_power=args.corpus_power,
                          epoch_size=args.epoch_size or None, average_last=args.average_last)
@@ -150,6 +153,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         result = train_run(out, sources, feature_config=FeatureConfig(prosody=args.prosody),
                            train_config=config, model_config=model, spec_config=spec,
                            resume=args.resume is not None,
+                           **({"members": args.members, "recipes": args.recipes} if args.resume else {}),
                            workers=args.workers, cache_root=args.cache_dir, verbose=0 if args.quiet else 2)
     except (DatasetError, AudioReadError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)

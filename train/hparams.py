@@ -61,6 +61,7 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "default": {},
     "deep": {"model": {"conv_filters": (128, 128, 128), "kernel_sizes": (5, 3, 3), "pool_sizes": (2, 2, 2)}},
     "mixup": {"spec_augment": {"mixup_alpha": 0.2}},
+    "speakers": {"spec_augment": {"speaker_prob": 0.5}},
 }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -255,6 +255,31 @@ def member_recipe(tc: TrainConfig, k: int) -> str:
     return tc.recipes[k % len(tc.recipes)] if tc.recipes else "default"
 
 
+def grow(tc: TrainConfig, members: Optional[int] = None, recipes: Optional[Sequence[str]] = None) -> TrainConfig:
+    """``tc`` of a finished or interrupted run with more ensemble members: those it has keep their seeds and
+    recipes (they are reloaded from their checkpoints, not trained again); the new ones train.
+
+    >>> grow(TrainConfig(members=3), 5, ("default",) * 3 + ("speakers",) * 2).members
+    5
+    >>> grow(TrainConfig(members=3), 4, ("default", "deep"))
+    Traceback (most recent call last):
+    ...
+    train.hparams.ConfigError: --recipes would change the recipe of trained member 2 (default -> deep)
+    """
+    new = replace(tc, members=tc.members if members is None else members,
+                  recipes=tc.recipes if recipes is None else tuple(recipes))
+    if new.members < tc.members:
+        raise ConfigError(f"the run has {tc.members} members; a resumed run keeps them all (got --members {new.members})")
+    if new.members > tc.members == 1:
+        raise ConfigError("a one-model run cannot grow into an ensemble (its checkpoint is not a member's); "
+                          "train a new run with --members N")
+    for k in range(tc.members):
+        if member_recipe(new, k) != member_recipe(tc, k):
+            raise ConfigError(f"--recipes would change the recipe of trained member {k + 1} "
+                              f"({member_recipe(tc, k)} -> {member_recipe(new, k)})")
+    return new
+
+
 def fit_members(out_dir: Path, setup: RunSetup, parts: dict, resume: bool, verbose: int) -> tuple[list, list]:
     """Train the ensemble's members one after the other (each with its own checkpoint folder)."""
     tc = setup.train
@@ -276,17 +301,21 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
               train_config: Optional[TrainConfig] = None, model_config: Optional[ModelConfig] = None,
               augment_config: Optional[AugmentConfig] = None,
               spec_config: Optional[SpecAugmentConfig] = None, resume: bool = False,
-              workers: Optional[int] = None, cache_root: Optional[Path] = None, verbose: int = 2) -> RunResult:
+              workers: Optional[int] = None, cache_root: Optional[Path] = None, verbose: int = 2,
+              members: Optional[int] = None, recipes: Optional[Sequence[str]] = None) -> RunResult:
     """Train and evaluate one model; write the run folder; return the test figures.
 
     ``data`` names the corpora (see :func:`as_sources`). With ``resume=True``,
     ``out_dir`` must hold a run interrupted earlier: its configuration is read
-    back from ``run_config.json`` and training continues from its last checkpoint.
+    back from ``run_config.json`` and training continues from its last checkpoint;
+    ``members`` and ``recipes`` may then add members to its ensemble (:func:`grow`).
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     if resume:
         setup = RunSetup.load(out_dir)
+        if members is not None or recipes is not None:
+            setup = replace(setup, train=grow(setup.train, members, recipes))
     else:
         tc = train_config or TrainConfig()
         setup = RunSetup(feature_config or FeatureConfig(), tc, model_config or ModelConfig(),
