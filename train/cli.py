@@ -73,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
                    help="early-stopping patience in epochs (default 12; only with --average-last 0)")
     p.add_argument("--members", type=int, default=None, metavar="N",
                    help="train N models (seeds seed, seed+1000, ...) and ship the mean of their scores "
-                        "(default 3; 1 = one model; docs/training.md compares them); with --resume, add members "
+                        "(default 5; 1 = one model; docs/training.md compares them); with --resume, add members "
                         "to a finished ensemble")
     p.add_argument("--recipes", type=_recipes, default=None, metavar="LIST",
                    help=f"comma-separated member recipes, used in turn ({', '.join(RECIPES)}; e.g. "

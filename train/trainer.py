@@ -42,7 +42,7 @@ class TrainConfig:
     augment: bool = True
     include_song: bool = True
     max_clips: Optional[int] = None  # a small, stratified subset for smoke runs
-    members: int = 3                 # an ensemble of this many models, seeds differing, scores averaged
+    members: int = 5                 # an ensemble of this many models, seeds differing, scores averaged
     recipes: tuple[str, ...] = ()    # member k follows train.hparams.RECIPES[recipes[k % len]] (empty: all "default")
     balance: bool = True             # sample training examples so corpora and classes weigh as below
     corpus_power: float = 0.5        # a corpus's share of the draws grows as (its examples) ** corpus_power
