@@ -31,8 +31,8 @@ from edge_runtime.prosody import VOICED
 
 from .channel import band_centres, relevel
 
-#: Frequency (Hz, for an 8 kHz band edge) below which VTLP scales linearly; above it the warp bends back to
-#: map the band edge onto itself (Jaitly & Hinton's F_hi, 4.8 kHz of 8 kHz).
+#: Share of the band edge below which VTLP scales linearly (Jaitly & Hinton's F_hi: 4.8 kHz of 8 kHz); above
+#: it the warp bends back to map the band edge onto itself.
 WARP_KNEE = 0.6
 
 
