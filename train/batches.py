@@ -113,11 +113,9 @@ class AugmentedBatches(keras.utils.PyDataset):
         """One feature matrix as a random speaker would say it: formants warped, register moved (prosody)."""
         c, fc, k = self.config, self.feature_config, self.feature_config.n_mfcc
         u = self.rng.uniform(-1.0, 1.0)
-        out = m.copy()
+        out = shift_register(m, u * c.max_register, k) if fc.prosody and c.max_register else m.copy()
         log_mel = (m[:, :k] @ self.dct).astype(np.float64)
         out[:, :k] = (warp_speaker(log_mel, 1.0 + u * c.max_warp, fc) @ self.dct.T).astype(np.float32)
-        if fc.prosody and c.max_register:
-            out = shift_register(out, u * c.max_register, k)
         return out
 
     def _mask_mel_bands(self, m: np.ndarray) -> np.ndarray:

@@ -83,7 +83,8 @@ def warp_speaker(log_mel: np.ndarray, alpha: float, config: FeatureConfig) -> np
     >>> int(np.argmax(warp_speaker(m, 1.1, FeatureConfig())[0]))      # 10 % higher: two bands up
     22
     """
-    return relevel(log_mel, log_mel @ warp_matrix(round(float(alpha), 3), config), config.top_db)
+    alpha = round(float(alpha), 3)   # so that warp_matrix's cache holds a few hundred matrices, not one per draw
+    return relevel(log_mel, log_mel @ warp_matrix(alpha, config), config.top_db)
 
 
 def shift_register(x: np.ndarray, semitones: float, n_mfcc: int) -> np.ndarray:
