@@ -255,3 +255,12 @@ def test_a_run_saved_before_utterance_norm_is_rebuilt_without_it():
     assert ModelConfig.from_dict(saved).utterance_norm == "none"
     with pytest.raises(ConfigError, match="utterance_norm"):
         ModelConfig(utterance_norm="divide")
+
+
+def test_members_and_recipes_given_to_a_new_run_are_used(tmp_path):
+    from train.hparams import ConfigError
+
+    with pytest.raises(ConfigError, match="members must be at least 1"):      # checked before any clip is read
+        train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(members=3), members=0)
+    with pytest.raises(ConfigError, match="unknown member recipe 'wide'"):
+        train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(), recipes=["default", "wide"])

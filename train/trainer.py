@@ -309,6 +309,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     ``out_dir`` must hold a run interrupted earlier: its configuration is read
     back from ``run_config.json`` and training continues from its last checkpoint;
     ``members`` and ``recipes`` may then add members to its ensemble (:func:`grow`).
+    For a new run they replace ``train_config``'s.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -318,6 +319,8 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
             setup = replace(setup, train=grow(setup.train, members, recipes))
     else:
         tc = train_config or TrainConfig()
+        tc = replace(tc, members=tc.members if members is None else members,
+                     recipes=tc.recipes if recipes is None else tuple(recipes))
         setup = RunSetup(feature_config or FeatureConfig(), tc, model_config or ModelConfig(),
                          augment_config or AugmentConfig(seed=tc.seed), spec_config or SpecAugmentConfig(),
                          as_sources(data))
