@@ -47,6 +47,7 @@ class TrainConfig:
     balance: bool = True             # sample training examples so corpora and classes weigh as below
     corpus_power: float = 0.5        # a corpus's share of the draws grows as (its examples) ** corpus_power
     epoch_size: Optional[int] = 8000   # examples drawn per epoch, at most as many as there are (None: all)
+    variants: tuple[str, ...] = VARIANTS   # the copies of each training clip (train.augment: VARIANTS, MORE_VARIANTS)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -85,12 +86,12 @@ def subset(clips: Sequence[Clip], n: int, seed: int) -> list[Clip]:
     return sorted(out, key=lambda c: str(c.path))
 
 
-def build_jobs(split: Split, augment: bool) -> tuple[list[Job], dict[str, slice]]:
+def build_jobs(split: Split, augment: bool, variants: Sequence[str] = VARIANTS) -> tuple[list[Job], dict[str, slice]]:
     """Every (clip, variant) to featurise and where each part lies in the list.
 
-    Only training clips are augmented; validation and test clips are used clean.
+    Only training clips are augmented (with ``variants``); validation and test clips are used clean.
     """
-    train_variants = VARIANTS if augment else ("clean",)
+    train_variants = tuple(variants) if augment else ("clean",)
     parts = {
         "train": [Job(c, v) for c in split.train for v in train_variants],
         "val": [Job(c) for c in split.val],
@@ -340,7 +341,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
         print(f"clips per corpus: {', '.join(f'{c} {sum(n.values())}' for c, n in counts['read'].items())}; "
               f"train {len(split.train)}, val {len(split.val)}, test {len(split.test)}", flush=True)
 
-    jobs, where = build_jobs(split, tc.augment)
+    jobs, where = build_jobs(split, tc.augment, tc.variants)
     feats = extract_features(jobs, setup.features, setup.augment, cache_root=cache_root, workers=workers,
                              progress=verbose > 0)
     parts = part_arrays(feats, jobs, where, tc)
