@@ -136,7 +136,7 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
                            "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--speakers", "0.5",
                            "--members", "2",
                            "--patience", "3", "--utterance-norm", "subtract", "--prosody", "--recipes", "default,deep",
-                           "--cache-dir", str(cache_root),
+                           "--variants", "clean,stretch,speed", "--cache-dir", str(cache_root),
                            "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout and "Traceback" not in proc.stderr
@@ -147,6 +147,7 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
     assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
     assert run_config["spec_augment"]["eq_prob"] == 0.5 and run_config["spec_augment"]["reverb_prob"] == 0.25
     assert run_config["spec_augment"]["speaker_prob"] == 0.5
+    assert run_config["train"]["variants"] == ["clean", "stretch", "speed"]
     assert run_config["train"]["members"] == 2 and run_config["model"]["utterance_norm"] == "subtract"
     assert run_config["features"]["prosody"] and json.loads((out / "feature_config.json").read_text())["prosody"]
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
@@ -264,3 +265,5 @@ def test_members_and_recipes_given_to_a_new_run_are_used(tmp_path):
         train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(members=3), members=0)
     with pytest.raises(ConfigError, match="unknown member recipe 'wide'"):
         train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(), recipes=["default", "wide"])
+    with pytest.raises(ConfigError, match="variants must include clean"):
+        train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(variants=("speed", "mix")))

@@ -24,6 +24,16 @@ def _recipes(text: str) -> tuple[str, ...]:
     return names
 
 
+def _variants(text: str) -> tuple[str, ...]:
+    from .augment import MORE_VARIANTS, VARIANTS
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    known = VARIANTS + MORE_VARIANTS
+    if not names or any(n not in known for n in names) or len(set(names)) < len(names):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated variants from {', '.join(known)}, "
+                                         f"got {text!r}")
+    return names
+
+
 def _speakers(text: str) -> tuple[str, ...]:
     from .splits import speaker_ids
     try:
@@ -79,6 +89,9 @@ def parser() -> argparse.ArgumentParser:
                    help=f"comma-separated member recipes, used in turn ({', '.join(RECIPES)}; e.g. "
                         f"default,deep,mixup): members that differ in more than their seed (default: all default)")
     p.add_argument("--no-augment", action="store_true", help="train on clean clips only (no 4x augmentation)")
+    p.add_argument("--variants", type=_variants, default=None, metavar="LIST",
+                   help="the copies of each training clip, comma-separated (default clean,stretch,pitch,noise; "
+                        "also speed: played 4-12 %% faster or slower, mix: stretch + pitch + noise at once)")
     p.add_argument("--mel-masks", type=int, default=None, metavar="N",
                    help="SpecAugment mel-band masks per training example (0 = off; default: the SpecAugmentConfig "
                         "default)")
@@ -135,7 +148,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          members=TrainConfig.members if args.members is None else args.members,
                          recipes=args.recipes or (),
                          balance=not args.no_balance, corpus_power=args.corpus_power,
-                         epoch_size=args.epoch_size or None, average_last=args.average_last)
+                         epoch_size=args.epoch_size or None, average_last=args.average_last,
+                         **({"variants": args.variants} if args.variants else {}))
     if args.patience is not None and args.average_last and not args.resume:
         print(f"warning: --patience applies to --average-last 0 (best validation epoch); every one of the "
               f"{args.epochs} epochs is trained to keep the mean of the last {args.average_last}", file=sys.stderr)

@@ -11,7 +11,7 @@ import numpy as np
 
 from edge_runtime.config import FeatureConfig, fields_from
 
-from .augment import VARIANTS, AugmentConfig
+from .augment import MORE_VARIANTS, VARIANTS, AugmentConfig
 from .dataset import FeatureSet, Job, corpora_of, extract_features, ref_features
 from .hparams import ConfigError, ModelConfig, SpecAugmentConfig, member_configs
 from .clips import Clip, DatasetError
@@ -330,6 +330,10 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
         raise ConfigError(f"members must be at least 1, got {tc.members}")
     for recipe in tc.recipes:
         member_configs(recipe, setup.model, setup.spec_augment)   # an unknown name fails before any work
+    unknown = [v for v in tc.variants if v not in VARIANTS + MORE_VARIANTS]
+    if unknown or "clean" not in tc.variants:
+        raise ConfigError(f"variants must include clean and come from {', '.join(VARIANTS + MORE_VARIANTS)}; "
+                          f"got {', '.join(tc.variants)}")
     if tc.average_last < 0:
         raise ConfigError(f"average-last is a number of epochs, 0 or more; got {tc.average_last}")
     split, counts = prepare_split(setup)
