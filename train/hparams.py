@@ -62,6 +62,7 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "deep": {"model": {"conv_filters": (128, 128, 128), "kernel_sizes": (5, 3, 3), "pool_sizes": (2, 2, 2)}},
     "mixup": {"spec_augment": {"mixup_alpha": 0.2}},
     "speakers": {"spec_augment": {"speaker_prob": 0.5}},
+    "channel": {"spec_augment": {"eq_prob": 0.5, "reverb_prob": 0.25}},   # random microphones and rooms
 }
 
 
@@ -72,6 +73,9 @@ def member_configs(recipe: str, model: "ModelConfig", spec: "SpecAugmentConfig")
     >>> m, s = member_configs("deep", ModelConfig(), SpecAugmentConfig())
     >>> m.conv_filters, s.mixup_alpha, member_configs("mixup", m, s)[1].mixup_alpha
     ((128, 128, 128), 0.0, 0.2)
+    >>> c = member_configs("channel", ModelConfig(), SpecAugmentConfig())[1]
+    >>> c.eq_prob, c.reverb_prob, c.speaker_prob
+    (0.5, 0.25, 0.0)
     """
     if recipe not in RECIPES:
         raise ConfigError(f"unknown member recipe {recipe!r}; one of {', '.join(RECIPES)}")
