@@ -379,14 +379,14 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
         scores = model.predict(test["x"], batch_size=64, verbose=0)
         rep = write_reports(out_dir, test["y"], scores, test["corpus"], setup.features.labels,
                             f"{tc.protocol} protocol")
-        accuracy, macro_f1, per_class_f1, extra["per_corpus"] = test_figures(rep, setup.features.labels)
+        accuracy, macro_f1, per_class_f1, extra["per_corpus"] = held_out_figures(rep, setup.features.labels)
     result = RunResult(out_dir, accuracy, macro_f1, per_class_f1, ckpt.epoch, ckpt.best_epoch,
                        time.perf_counter() - t0, extra)
     write_json(out_dir / "metrics.json", {k: v for k, v in asdict(result).items() if k != "run_dir"})
     return result
 
 
-def test_figures(rep: dict, labels) -> tuple[float, float, dict, dict]:
+def held_out_figures(rep: dict, labels) -> tuple[float, float, dict, dict]:
     """Accuracy, macro F1, per-class F1 and the per-corpus summary of a :func:`~train.report.write_reports` report."""
     keys = ("n", "accuracy", "uar", "chance", "accuracy_within", "uar_within")
     return (float(rep["accuracy"]), float(rep["macro avg"]["f1-score"]),
@@ -411,7 +411,7 @@ def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cach
                         f"{setup.train.protocol} protocol")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     (metrics["test_accuracy"], metrics["macro_f1"], metrics["per_class_f1"],
-     metrics["extra"]["per_corpus"]) = test_figures(rep, setup.features.labels)
+     metrics["extra"]["per_corpus"]) = held_out_figures(rep, setup.features.labels)
     write_json(run_dir / "metrics.json", metrics)
     return rep
 
