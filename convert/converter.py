@@ -33,6 +33,15 @@ def run_sources(run_dir: Path, data: Optional[Sequence] = None) -> list:
     return list(RunSetup.load(Path(run_dir)).sources)
 
 
+def unconvertible_reason(run_dir: Path) -> Optional[str]:
+    """Why the run in ``run_dir`` cannot be converted for the device, or ``None``."""
+    run_config = Path(run_dir) / "run_config.json"
+    if run_config.is_file() and json.loads(run_config.read_text()).get("train", {}).get("speaker_norm"):
+        return (f"{run_dir} was trained with --speaker-norm: the device runtime does not feed a speaker's "
+                f"statistics to a model yet, so it cannot be converted")
+    return None
+
+
 #: With no test part (protocol ``all``), conversion is verified on this many clean training clips.
 N_VERIFY_WITHOUT_TEST = 600
 
@@ -104,6 +113,9 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir / "model.keras").is_file():
         raise ConversionError(f"no trained model in {run_dir} (expected {run_dir / 'model.keras'})")
+    reason = unconvertible_reason(run_dir)
+    if reason:
+        raise ConversionError(reason)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = FeatureConfig.load(run_dir / "feature_config.json")
     split = json.loads((run_dir / "split.json").read_text())

@@ -111,6 +111,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prosody", action="store_true",
                    help="feed the model pitch and voicing contours beside the MFCCs (edge_runtime.prosody; the "
                         "device computes them too): 43 input columns instead of 40")
+    p.add_argument("--speaker-norm", action="store_true",
+                   help="standardise each speaker's MFCC columns over that speaker's own clips, test speakers' "
+                        "from their unlabelled test clips (train.speaker_norm; measured, not yet convertible)")
     p.add_argument("--speech-only", action="store_true", help="ignore song clips (03-02-*) if present")
     p.add_argument("--max-clips", type=int, default=None, help="use a stratified subset (smoke runs)")
     p.add_argument("--evaluate", type=Path, default=None, metavar="RUN_DIR",
@@ -149,6 +152,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          recipes=args.recipes or (),
                          balance=not args.no_balance, corpus_power=args.corpus_power,
                          epoch_size=args.epoch_size or None, average_last=args.average_last,
+                         speaker_norm=args.speaker_norm,
                          **({"variants": args.variants} if args.variants else {}))
     if args.patience is not None and args.average_last and not args.resume:
         print(f"warning: --patience applies to --average-last 0 (best validation epoch); every one of the "

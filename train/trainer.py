@@ -18,6 +18,7 @@ from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
 from .report import corpus_reports, plot_curves, write_json, write_reports
 from .sampling import balanced_weights
+from .speaker_norm import group_keys, normalise_groups, normalise_parts
 from .splits import Split, make_split
 
 
@@ -48,6 +49,7 @@ class TrainConfig:
     corpus_power: float = 0.5        # a corpus's share of the draws grows as (its examples) ** corpus_power
     epoch_size: Optional[int] = 8000   # examples drawn per epoch, at most as many as there are (None: all)
     variants: tuple[str, ...] = VARIANTS   # the copies of each training clip (train.augment: VARIANTS, MORE_VARIANTS)
+    speaker_norm: bool = False       # standardise each speaker's MFCC columns over their own windows (train.speaker_norm)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -351,6 +353,9 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     parts = part_arrays(feats, jobs, where, tc)
     if len(parts["train"]["x"]) == 0:
         raise DatasetError("the training part is empty after feature extraction; add clips or change the split")
+    if tc.speaker_norm:
+        normalise_parts(parts, {name: take(feats, jobs, where[name])[2] for name in where}, setup.features.n_mfcc,
+                        out_dir)
 
     # TensorFlow is imported only now: user errors above are reported without loading it.
     from .model import ensemble_model, save_for_inference
@@ -406,7 +411,10 @@ def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cach
     if not refs:
         raise DatasetError(f"{run_dir} has no test part (protocol {setup.train.protocol})")
     feats = ref_features(refs, sources, setup.features, cache_root)
-    scores = load_model(run_dir / "model.keras").predict(feats.x, batch_size=64, verbose=0)
+    x = feats.x
+    if setup.train.speaker_norm:
+        x, _ = normalise_groups(x, group_keys(feats.jobs), setup.features.n_mfcc)
+    scores = load_model(run_dir / "model.keras").predict(x, batch_size=64, verbose=0)
     rep = write_reports(run_dir, feats.y, scores, feats.corpus, setup.features.labels,
                         f"{setup.train.protocol} protocol")
     metrics = json.loads((run_dir / "metrics.json").read_text())

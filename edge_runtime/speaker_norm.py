@@ -1,0 +1,77 @@
+"""Speaker normalisation: each MFCC column standardised with one speaker's own mean and spread.
+
+A speaker's register, vocal tract and microphone shift every MFCC of every
+clip they record in the same way; what emotion changes is how one clip departs
+from how that person usually sounds. A model trained with ``--speaker-norm``
+sees each speaker's MFCC columns standardised over all of that speaker's
+windows (the prosody columns are left as they are), so on a device it needs
+the statistics of the voice it hears: :class:`SpeakerStats` keeps them as a
+running sum over every window that voice has said (unlabelled audio; about 10
+windows of varied speech are needed, see ``docs/training.md``).
+
+Examples
+--------
+>>> rng = np.random.default_rng(0)
+>>> windows = rng.normal(5.0, 2.0, size=(4, 200, 43))
+>>> stats = SpeakerStats(columns=40)
+>>> for w in windows:
+...     stats.update(w)
+>>> mean, std = stats.mean_std()
+>>> np.allclose(mean, column_stats(windows, 40)[0]), stats.n_windows
+(True, 4)
+>>> z = normalise_speaker(windows, mean, std)
+>>> round(float(z[..., :40].mean()), 4), round(float(z[..., :40].std()), 2), np.allclose(z[..., 40:], windows[..., 40:])
+(0.0, 1.0, True)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Added to every standard deviation, so a column that never moves (a padded silence) stays finite.
+STD_FLOOR = 1e-3
+
+
+def column_stats(windows: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the first ``columns`` columns over every frame of ``windows``
+    (``(n_windows, n_frames, n_features)`` or one ``(n_frames, n_features)`` window), float64."""
+    frames = np.asarray(windows, dtype=np.float64)[..., :columns].reshape(-1, columns)
+    if len(frames) == 0:
+        raise ValueError("speaker statistics need at least one window")
+    return frames.mean(axis=0), frames.std(axis=0) + STD_FLOOR
+
+
+def normalise_speaker(windows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``windows`` with their first ``len(mean)`` columns standardised as ``(x - mean) / std``; a float32 copy."""
+    out = np.array(windows, dtype=np.float32)
+    k = len(mean)
+    out[..., :k] = (out[..., :k] - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return out
+
+
+class SpeakerStats:
+    """Running mean and standard deviation of one speaker's first ``columns`` feature columns, over every frame
+    of the windows given to :meth:`update` (what :func:`column_stats` gives for all of them at once)."""
+
+    def __init__(self, columns: int) -> None:
+        self.columns = int(columns)
+        self.n_windows = 0
+        self._frames = 0
+        self._sum = np.zeros(self.columns)
+        self._sumsq = np.zeros(self.columns)
+
+    def update(self, window: np.ndarray) -> None:
+        """Add one ``(n_frames, n_features)`` window (the model's input before any normalisation)."""
+        frames = np.asarray(window, dtype=np.float64)[..., :self.columns].reshape(-1, self.columns)
+        # Shifted sums would be more robust; MFCCs stay within a few hundred, so float64 keeps ~10 digits here.
+        self._sum += frames.sum(axis=0)
+        self._sumsq += np.square(frames).sum(axis=0)
+        self._frames += len(frames)
+        self.n_windows += 1
+
+    def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
+        """The speaker's mean and standard deviation per column so far."""
+        if self._frames == 0:
+            raise ValueError("no window of this speaker yet")
+        mean = self._sum / self._frames
+        var = np.maximum(self._sumsq / self._frames - np.square(mean), 0.0)
+        return mean, np.sqrt(var) + STD_FLOOR
