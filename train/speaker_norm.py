@@ -47,12 +47,12 @@ def normalise_groups(x: np.ndarray, keys: np.ndarray, columns: int) -> tuple[np.
     return out, stats
 
 
-def normalise_parts(parts: dict, jobs_of: dict, columns: int, out_dir: Path) -> None:
-    """Normalise ``parts[name]["x"]`` in place for every part whose jobs are in ``jobs_of`` and write the training
-    population's statistics to ``out_dir / speaker_norm.json``."""
-    for name, jobs in jobs_of.items():
-        if len(jobs):
-            parts[name]["x"], stats = normalise_groups(parts[name]["x"], group_keys(jobs), columns)
+def normalise_parts(parts: dict, columns: int, out_dir: Path) -> None:
+    """Normalise ``parts[name]["x"]`` in place (groups from ``parts[name]["jobs"]``, see
+    :func:`train.trainer.part_arrays`); write the training population's statistics to ``out_dir / FILENAME``."""
+    for name, part in parts.items():
+        if len(part["jobs"]):
+            part["x"], stats = normalise_groups(part["x"], group_keys(part["jobs"]), columns)
             if name == "train":
                 write_json(out_dir / FILENAME, {
                     "columns": columns, "groups": "speaker|corpus|variant", "training_groups": len(stats),

@@ -237,12 +237,12 @@ def prepare_split(setup: RunSetup) -> tuple[Split, dict]:
 
 
 def part_arrays(feats: FeatureSet, jobs: Sequence[Job], where: dict, tc: TrainConfig) -> dict:
-    """``x``, ``y``, corpus of each row and weights of the train, val and test parts."""
+    """``x``, ``y``, corpus of each row, weights and the jobs behind the rows of the train, val and test parts."""
     parts = {}
     for name in ("train", "val", "test"):
         x, y, part_jobs = take(feats, jobs, where[name])
         corpus = corpora_of(part_jobs)
-        parts[name] = {"x": x, "y": y, "corpus": corpus,
+        parts[name] = {"x": x, "y": y, "corpus": corpus, "jobs": part_jobs,
                        "w": balanced_weights(corpus, y, tc.corpus_power if name == "train" else 0.0)}
     if not tc.balance:
         parts["train"]["w"] = None
@@ -354,8 +354,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     if len(parts["train"]["x"]) == 0:
         raise DatasetError("the training part is empty after feature extraction; add clips or change the split")
     if tc.speaker_norm:
-        normalise_parts(parts, {name: take(feats, jobs, where[name])[2] for name in where}, setup.features.n_mfcc,
-                        out_dir)
+        normalise_parts(parts, setup.features.n_mfcc, out_dir)
 
     # TensorFlow is imported only now: user errors above are reported without loading it.
     from .model import ensemble_model, save_for_inference
