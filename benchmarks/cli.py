@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
                    help="corpus folders as for python -m train (default: every shared folder)")
     p.add_argument("--speaker-run", type=Path, default=ROOT / "runs" / "speaker",
                    help="run folder of the speaker protocol (converted into cache/ if needed)")
+    p.add_argument("--companion-run", type=Path, default=ROOT / "runs" / "speaker-sn",
+                   help="the --speaker-norm run of the speaker protocol (converted into cache/ if needed)")
     p.add_argument("--corpus-runs", type=Path, nargs="*", default=None,
                    help="run folders of the corpus protocol (default: runs/corpus-*)")
     p.add_argument("--no-tflite-runtime", action="store_true", help="skip the tflite-runtime 2.14 venv")
@@ -58,7 +60,7 @@ def run(args) -> Path:
     runs = args.runs or (30 if args.quick else 300)
     limit = 24 if args.quick else None
     runtimes = ["ai_edge_litert"] + ([] if args.no_tflite_runtime else ["tflite_runtime"]) + ["tensorflow"]
-    n = 9
+    n = 10
     results = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info()}
     if "tflite_runtime" in runtimes:
         results["tflite_runtime_version"] = tflite_runtime_version()
@@ -83,7 +85,19 @@ def run(args) -> Path:
         results["robustness"] = {"speaker": robustness.evaluate(
             EmotionClassifier(speaker_models / "model_int8.tflite"), *robustness.test_split(args.speaker_run, sources))}
 
-    _step(3, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
+    _step(3, n, "speaker adaptation: default model, speaker-normalised companion and the pair, per corpus")
+    from . import adaptation
+
+    if args.quick:   # the shipped pair on a few clips it trained on: a smoke of the code path
+        results["adaptation"] = adaptation.evaluate(args.speaker_run, MODELS, MODELS / "speaker_norm", sources,
+                                                    ks=(), limit=limit)
+    else:
+        companion = accuracy.converted_models(args.companion_run, ROOT / "cache" / "benchmarks" / "companion-models",
+                                              sources)
+        results["adaptation"] = adaptation.evaluate(args.speaker_run, speaker_models, companion, sources,
+                                                    ks=(10, 30))
+
+    _step(4, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
     sample = sorted((ROOT / "samples").glob("*.flac"))[0]
     clf = EmotionClassifier()
     window = clf.card.normalise(clf.features(*read_audio(sample)))
@@ -98,11 +112,11 @@ def run(args) -> Path:
          / next(r["median_ms"] for r in results["latency"] if (r["runtime"], r["model"], r["threads"]) == (rt, "int8", t))}
         for rt in runtimes for t in (1, 2)]
 
-    _step(4, n, "end to end: decode, resample, MFCC, inference per 4 s of 48 kHz audio")
+    _step(5, n, "end to end: decode, resample, MFCC, inference per 4 s of 48 kHz audio")
     with tempfile.TemporaryDirectory() as tmp:
         results["end_to_end"] = pipeline.end_to_end(sample, Path(tmp), repeats=5 if args.quick else 50)
 
-    _step(5, n, "edge MFCC vs librosa MFCC (librosa compiles itself first, ~30 s)")
+    _step(6, n, "edge MFCC vs librosa MFCC (librosa compiles itself first, ~30 s)")
     ravdess = next((s.root for s in sources if s.kind == "ravdess"), None)
     clips = (sorted(ravdess.glob("Actor_0[1-4]/*.flac"))[:: (60 if args.quick else 8)] if ravdess else
              sorted((ROOT / "samples").glob("*.flac")))
@@ -113,17 +127,17 @@ def run(args) -> Path:
         results["segments"] = pipeline.segments_scaling(
             clips[:6], Path(tmp), durations=(10.0, 60.0) if args.quick else (10.0, 600.0, 3600.0))
 
-    _step(6, n, "speech check: real clips refused, synthetic non-speech accepted")
+    _step(7, n, "speech check: real clips refused, synthetic non-speech accepted")
     results["speech_check"] = pipeline.speech_check(sources, limit=200 if args.quick else None)
 
-    _step(7, n, "peak memory: edge runtime vs TensorFlow process")
+    _step(8, n, "peak memory: edge runtime vs TensorFlow process")
     results["memory"] = {
         "edge_runtime int8 (ai-edge-litert)": memory.peak_rss("edge", sample, "int8"),
         "edge_runtime float32 (ai-edge-litert)": memory.peak_rss("edge", sample, "float32"),
         "TensorFlow + Keras model": memory.peak_rss("tensorflow", sample, ROOT / "runs" / "default" / "model.keras"),
     }
 
-    _step(8, n, "web app under load: uploads by threads sharing one classifier, memory over time")
+    _step(9, n, "web app under load: uploads by threads sharing one classifier, memory over time")
     few = clips[:: max(1, len(clips) // 8)][:8]
     results["shared_classifier"] = soak.shared_classifier(few, threads=4, calls=10 if args.quick else 50)
     results["soak"] = soak.soak(few, uploads=40 if args.quick else 300, sessions=4, every=10 if args.quick else 25)
@@ -131,7 +145,7 @@ def run(args) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             results["server_soak"] = soak.server_soak(few, Path(tmp), uploads=80)
 
-    _step(9, n, f"report: {args.out}")
+    _step(10, n, f"report: {args.out}")
     from .report import write_report
 
     return write_report(results, args.out)

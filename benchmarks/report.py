@@ -53,6 +53,33 @@ def _plot_robustness(robustness: dict, path: Path) -> Path:
                          "Accuracy under simulated microphones and rooms", ylim=(0, 1))
 
 
+def _plot_adaptation(adaptation: dict, path: Path) -> Path:
+    rows = adaptation["rows"]
+    corpora = [c for c in next(iter(rows.values()))["companion"] if c != "all"] + ["all"]
+    series = {"int8, default model alone": [rows["int8, enrolment all"]["default"][c] for c in corpora]}
+    for setting, r in rows.items():
+        if setting.startswith("int8") and "pair" in r:
+            series[f"int8 pair, {setting.split(', ')[1]}"] = [r["pair"][c] for c in corpora]
+    return _grouped_bars(path, corpora, series, "accuracy on unseen speakers", figsize=(8, 4), tick_fontsize=10,
+                         ylim=(0, 1))
+
+
+def adaptation_lines(ad: dict) -> list[str]:
+    """The report's speaker-adaptation section (``benchmarks/adaptation.py``)."""
+    corpora = [c for c in next(iter(ad["rows"].values()))["companion"] if c != "all"] + ["all"]
+    lines = ["", "## Speaker adaptation: the default model joined by the speaker-normalised one (benchmarks/adaptation.py)",
+             "", f"Held-out speakers of `{ad['run']}` ({ad['n_test']} clips). Enrolment `all`: each speaker's statistics "
+             "from all of their test clips (as `classify --same-speaker`); `10`: from 10 random clips of theirs, which "
+             f"are then not scored ({ad['draws']} draws averaged; every row of a setting scores the same clips). The "
+             f"pair averages the scores, the companion's with weight {ad['weight']:.3f}; the runtime lets the "
+             f"companion join after {ad['enrol_windows']} speech windows.", "",
+             "| variant, enrolment | model | " + " | ".join(corpora) + " |", "|---|---|" + "---|" * len(corpora)]
+    for setting, r in ad["rows"].items():
+        for model, acc in r.items():
+            lines.append(f"| {setting} | {model} | " + " | ".join(f"{acc[c]:.3f}" for c in corpora) + " |")
+    return lines + ["", "![adaptation](adaptation.png)"]
+
+
 def write_report(results: dict, out: Path) -> Path:
     """Write ``results.json``, the plots and ``REPORT.md`` into ``out``; return the report's path."""
     import numpy as np
@@ -124,6 +151,9 @@ def write_report(results: dict, out: Path) -> Path:
                                for r in rb.values())
             lines.append(f"| {name} | {first['imitates']} | {cells} |")
         lines += ["", "![robustness](robustness.png)"]
+    if "adaptation" in results:
+        _plot_adaptation(results["adaptation"], out / "adaptation.png")
+        lines += adaptation_lines(results["adaptation"])
     lines += ["", "## Size on disk", "", "| model | KB | ratio to float32 |", "|---|---|---|"]
     sizes = results["sizes_kb"]
     for name, kb in sizes.items():

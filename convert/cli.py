@@ -36,12 +36,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not (args.run_dir / "model.keras").is_file():
         print(f"error: no trained model in {args.run_dir} (expected model.keras)", file=sys.stderr)
         return 2
-    from .converter import unconvertible_reason   # numpy and JSON only: answers before TensorFlow loads
-
-    reason = unconvertible_reason(args.run_dir)
-    if reason:
-        print(f"error: {reason}", file=sys.stderr)
-        return 2
     if importlib.util.find_spec("tensorflow") is None:
         print("error: converting needs TensorFlow, which the device install leaves out: "
               "pip install -e '.[train]'", file=sys.stderr)

@@ -16,11 +16,25 @@ from edge_runtime.model_card import build_card, save_card
 MIN_INT8_AGREEMENT = 0.97
 
 
-def _features(refs: Sequence[str], sources, config: FeatureConfig, cache_root) -> tuple[np.ndarray, np.ndarray]:
+def _features(refs: Sequence[str], sources, config: FeatureConfig, cache_root,
+              speaker_norm: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Clean features and labels of ``refs``; for a ``--speaker-norm`` run, standardised per speaker as in training."""
     from train.dataset import ref_features
+    from train.speaker_norm import normalise_feature_set
 
     feats = ref_features(refs, sources, config, cache_root, progress=True)
-    return feats.x, feats.y
+    return (normalise_feature_set(feats, config.n_mfcc) if speaker_norm else feats.x), feats.y
+
+
+def speaker_norm_card(stats: dict) -> dict:
+    """The card's ``speaker_norm`` block from a run's ``speaker_norm.json``: what the runtime needs to adapt."""
+    from edge_runtime.model_card import ADAPT_WEIGHT, ENROL_WINDOWS
+
+    return {"description": "model input = speaker-standardised MFCC columns (x - speaker mean) / speaker std, "
+                           "then the input normalisation; the speaker's statistics come from their own windows",
+            "columns": int(stats["columns"]), "groups": stats.get("groups"),
+            "population_mean": stats["population_mean"], "population_std": stats["population_std"],
+            "enrol_windows": ENROL_WINDOWS, "weight": ADAPT_WEIGHT}
 
 
 def run_sources(run_dir: Path, data: Optional[Sequence] = None) -> list:
@@ -31,15 +45,6 @@ def run_sources(run_dir: Path, data: Optional[Sequence] = None) -> list:
     if data:
         return [d if isinstance(d, Source) else Source.parse(str(d)) for d in data]
     return list(RunSetup.load(Path(run_dir)).sources)
-
-
-def unconvertible_reason(run_dir: Path) -> Optional[str]:
-    """Why the run in ``run_dir`` cannot be converted for the device, or ``None``."""
-    run_config = Path(run_dir) / "run_config.json"
-    if run_config.is_file() and json.loads(run_config.read_text()).get("train", {}).get("speaker_norm"):
-        return (f"{run_dir} was trained with --speaker-norm: the device runtime does not feed a speaker's "
-                f"statistics to a model yet, so it cannot be converted")
-    return None
 
 
 #: With no test part (protocol ``all``), conversion is verified on this many clean training clips.
@@ -113,9 +118,9 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir / "model.keras").is_file():
         raise ConversionError(f"no trained model in {run_dir} (expected {run_dir / 'model.keras'})")
-    reason = unconvertible_reason(run_dir)
-    if reason:
-        raise ConversionError(reason)
+    from train.speaker_norm import read_run_stats
+
+    speaker_stats = read_run_stats(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = FeatureConfig.load(run_dir / "feature_config.json")
     split = json.loads((run_dir / "split.json").read_text())
@@ -125,8 +130,9 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
 
     verify_part = "test" if split["files"]["test"] else "train"
     verify_refs = split["files"]["test"] or _pick(split["files"]["train"], N_VERIFY_WITHOUT_TEST, seed=1)
-    x_test, y_test = _features(verify_refs, sources, config, cache_root)
-    x_rep, _ = _features(_pick(split["files"]["train"], n_representative), sources, config, cache_root)
+    sn = speaker_stats is not None
+    x_test, y_test = _features(verify_refs, sources, config, cache_root, sn)
+    x_rep, _ = _features(_pick(split["files"]["train"], n_representative), sources, config, cache_root, sn)
     fn = build_export_function(model)
     mean, std = input_normalisation(model)
     x_test_n, x_rep_n = (x_test - mean) / std, (x_rep - mean) / std
@@ -169,7 +175,8 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     sidecar = build_card(members=len(members_of(model)), feature_config=config, mean=mean, std=std, files=files,
                          training=training, evaluation=evaluation_card(evaluation_runs or []),
                          verification={"part": verify_part, "n_test": int(len(y_test)),
-                                       "keras_accuracy": keras_accuracy, **rows})
+                                       "keras_accuracy": keras_accuracy, **rows},
+                         speaker_norm=speaker_norm_card(speaker_stats) if sn else None)
     save_card(sidecar, out_dir)
     (out_dir / "feature_config.json").unlink(missing_ok=True)   # the card holds it (older converters wrote it)
     if "int8" in rows and rows["int8"]["agreement"] < min_agreement:

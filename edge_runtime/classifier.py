@@ -96,13 +96,15 @@ class EmotionClassifier:
             audio = resample(audio, sr, self.config.sample_rate)
         return features(audio, self.config)
 
-    def scores(self, mfcc: np.ndarray) -> np.ndarray:
+    def scores(self, mfcc: np.ndarray, speaker: Optional[tuple] = None) -> np.ndarray:
         """Class probabilities for one MFCC window (before normalisation), in label order, summing to 1.
 
         An int8 model's dequantised outputs sum to 1 only up to its output step
         (1/256 per class), so they are rescaled; the ranking is unchanged.
+        ``speaker`` (a ``(mean, std)`` pair) is read by a model trained with
+        ``--speaker-norm`` only (:meth:`ModelCard.normalise`).
         """
-        x = self.card.normalise(mfcc)
+        x = self.card.normalise(mfcc, speaker)
         with self._lock:
             scores = np.maximum(run_model(self.interpreter, x), 0.0)
         total = float(scores.sum())

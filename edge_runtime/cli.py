@@ -12,13 +12,17 @@ import json
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
+
 from . import __version__
-from .audio import AudioFileError, TruncatedAudioWarning, audio_info, find_audio
+from .adaptive import AdaptiveClassifier, bundled_companion
+from .audio import AudioFileError, TruncatedAudioWarning, audio_info, find_audio, load_audio
 from .classifier import MAX_FILE_SECONDS, EmotionClassifier
 from .interpreter import MAX_THREADS, InterpreterUnavailable
-from .model_card import ModelError
+from .model_card import ModelError, load_card
 from .preprocess import SILENCE_DBFS, SilentAudioError
 from .resample import MAX_RATE, MIN_RATE, SampleRateError
 from .speech import NotSpeechError
@@ -64,9 +68,34 @@ def _number(kind, low: float, high: float, what: str):
 HOP_RANGE = (0.05, 10.0)
 
 
-def _classifier(args) -> EmotionClassifier:
-    return EmotionClassifier(args.model, num_threads=args.threads, backend=args.backend,
-                             check_speech=not getattr(args, "no_speech_check", False))
+def _classifier(args, adapt: bool = False, learn: bool = True) -> EmotionClassifier:
+    """The classifier the options ask for; with ``adapt``, one that adapts to the speaker (and reads
+    ``--speaker-stats`` if that file exists)."""
+    common = dict(num_threads=args.threads, backend=args.backend,
+                  check_speech=not getattr(args, "no_speech_check", False))
+    if not adapt:
+        return EmotionClassifier(args.model, **common)
+    clf = AdaptiveClassifier(args.model, companion=args.companion, learn=learn, **common)
+    stats = getattr(args, "speaker_stats", None)
+    if stats and Path(stats).is_file():
+        try:
+            clf.load_stats(stats)
+        except ValueError as err:
+            raise ModelError(str(err)) from None
+        print(f"speaker statistics of {clf.speaker.n_windows} windows read from {stats}", file=sys.stderr)
+    return clf
+
+
+def _speaker_summary(clf: EmotionClassifier, args) -> None:
+    """One stderr line on what an adaptive classifier has heard; saves ``--speaker-stats`` if asked."""
+    if not isinstance(clf, AdaptiveClassifier):
+        return
+    state = (f"adapted (the speaker-normalised model has weight {clf.weight:.2f})" if clf.adapted else
+             f"not adapted yet (needs {clf.enrol_windows})")
+    print(f"speaker: {clf.speaker.n_windows} speech windows heard, {state}", file=sys.stderr)
+    if getattr(args, "speaker_stats", None) and clf.speaker.n_windows:
+        clf.save_stats(args.speaker_stats)
+        print(f"speaker statistics saved to {args.speaker_stats}", file=sys.stderr)
 
 
 def _bar(p: float, width: int = 10) -> str:
@@ -126,44 +155,72 @@ def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
     return EXIT_FAILED_FILES if failed else 0
 
 
+def _file_features(clf: EmotionClassifier, path, args) -> Optional[np.ndarray]:
+    """The model's input for one file, or ``None`` after one line on stderr saying why there is none."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TruncatedAudioWarning)
+            audio = load_audio(path, clf.config.sample_rate, max_seconds=args.max_seconds)
+        for w in caught:
+            _warn(str(w.message))
+        sr, _, _ = audio_info(path)
+        if sr < clf.config.sample_rate:
+            _warn(f"{path}: {sr} Hz audio has nothing above {sr // 2} Hz; the model expects "
+                  f"{clf.config.sample_rate} Hz, so expect lower accuracy")
+        mfcc = clf.features(audio, clf.config.sample_rate)
+        reason = clf.speech_reason(mfcc)
+        if reason:
+            raise NotSpeechError(reason)
+        return mfcc
+    except SilentAudioError:
+        _err(f"{path}: silent (peak below {SILENCE_DBFS:.0f} dBFS), nothing to classify")
+    except NotSpeechError as err:
+        _err(f"{path}: no speech: {err} (--no-speech-check classifies it anyway)")
+    except AudioFileError as err:
+        hint = "; use `listen --input FILE --fast` for long recordings" if "limit" in str(err) else ""
+        _err(f"{err}{hint}")
+    return None
+
+
+def _enrol_files(clf: AdaptiveClassifier, paths, args) -> dict:
+    """``classify --same-speaker``, first pass: every file's features, each enrolling the speaker."""
+    windows = {}
+    bar = _progress(sys.stderr.isatty() and not args.quiet, "hearing the speaker")
+    for i, path in enumerate(paths):
+        windows[path] = _file_features(clf, path, args)
+        if windows[path] is not None:
+            clf.enrol(windows[path])
+        if bar:
+            bar(i + 1, len(paths))
+    if bar:
+        print(file=sys.stderr)
+    print(f"speaker: {clf.speaker.n_windows} of {len(paths)} files heard"
+          + ("" if clf.adapted else f"; fewer than {clf.enrol_windows}, so the default model answers alone"),
+          file=sys.stderr)
+    return windows
+
+
 def cmd_classify(args) -> int:
     """Classify files and folders; one table row or JSON line per file (per segment with ``--segments``)."""
-    clf = _classifier(args)
+    clf = _classifier(args, adapt=args.same_speaker or bool(args.speaker_stats), learn=args.segments)
     paths = find_audio(args.paths)
     if not paths:
         _err("no audio files found in " + ", ".join(map(str, args.paths)))
         return EXIT_USAGE
     if args.segments:
         return cmd_segments(args, clf, paths)
+    windows = _enrol_files(clf, paths, args) if args.same_speaker else {}
     width = min(60, max(len(str(p)) for p in paths))
     if not args.json:
         print(f"{'file':<{width}}  {'emotion':<10} {'conf':>5}  {'':10}  {'runner-up':<10} {'ms':>7}")
     failed = 0
     for path in paths:
         t0 = time.perf_counter()
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", TruncatedAudioWarning)
-                pred = clf.predict_file(path, max_seconds=args.max_seconds)
-            for w in caught:
-                _warn(str(w.message))
-            sr, _, _ = audio_info(path)
-            if sr < clf.config.sample_rate:
-                _warn(f"{path}: {sr} Hz audio has nothing above {sr // 2} Hz; the model expects "
-                      f"{clf.config.sample_rate} Hz, so expect lower accuracy")
-        except SilentAudioError:
+        mfcc = windows[path] if args.same_speaker else _file_features(clf, path, args)
+        if mfcc is None:
             failed += 1
-            _err(f"{path}: silent (peak below {SILENCE_DBFS:.0f} dBFS), nothing to classify")
             continue
-        except NotSpeechError as err:
-            failed += 1
-            _err(f"{path}: no speech: {err} (--no-speech-check classifies it anyway)")
-            continue
-        except AudioFileError as err:
-            failed += 1
-            hint = "; use `listen --input FILE --fast` for long recordings" if "limit" in str(err) else ""
-            _err(f"{err}{hint}")
-            continue
+        pred = clf.predict_features(mfcc)
         ms = (time.perf_counter() - t0) * 1000.0
         if args.json:
             print(json.dumps({"path": str(path), **pred.to_dict(), "ms": round(ms, 2)}), flush=True)
@@ -174,6 +231,8 @@ def cmd_classify(args) -> int:
                   f"{second[0]:<10} {ms:7.1f}", flush=True)
     if failed:
         print(f"{len(paths) - failed} of {len(paths)} files classified, {failed} failed", file=sys.stderr)
+    if args.same_speaker:
+        _speaker_summary(clf, args)
     return EXIT_FAILED_FILES if failed else 0
 
 
@@ -191,7 +250,7 @@ def cmd_listen(args) -> int:
             mark = "*" if d["default"] else " "
             print(f"{mark} {d['index']:>3}  {d['name']:<40} {d['channels']:>2} ch  {d['default_samplerate']:>7.0f} Hz")
         return 0
-    clf = _classifier(args)
+    clf = _classifier(args, adapt=not args.no_adapt)
     config = StreamConfig(hop_seconds=args.hop, smoothing=args.smoothing, vad_db=args.vad_db)
     live_line = sys.stdout.isatty() and not args.json
     if args.input:
@@ -229,6 +288,7 @@ def cmd_listen(args) -> int:
         print()
     stream.stats.overflows = source.overflows
     print(stream.stats.summary(), file=sys.stderr)
+    _speaker_summary(clf, args)
     return code
 
 
@@ -251,6 +311,12 @@ def cmd_info(args) -> int:
         figures = ", ".join(f"{c} {r['accuracy']:.3f} (UAR {r['uar']:.3f}, chance {r['chance']:.3f})"
                             for c, r in e["per_corpus"].items() if c != "all")
         print(f"held out  {protocol}: {figures}")
+    companion = Path(args.companion) if args.companion else bundled_companion()
+    if card.speaker_norm is None and companion.is_file():
+        block = load_card(companion).speaker_norm or {}
+        print(f"adapts    with {companion.name} ({companion.stat().st_size / 1024:.0f} KB, speaker-normalised): "
+              f"joins after {block.get('enrol_windows')} speech windows of one voice, weight "
+              f"{block.get('weight', 0):.2f} (listen; classify --same-speaker)")
     return 0
 
 
@@ -267,9 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="interpreter package (default: ai_edge_litert if installed)")
     common.add_argument("--no-speech-check", action="store_true",
                         help="classify tones, hum and noise too instead of answering 'no speech'")
+    adapting = argparse.ArgumentParser(add_help=False)
+    adapting.add_argument("--speaker-stats", default=None, metavar="JSON",
+                          help="a speaker's statistics: read if the file exists, written at the end (a device "
+                               "keeps its user across restarts)")
+    adapting.add_argument("--companion", default=None, metavar="TFLITE",
+                          help="the speaker-adapted model (trained with --speaker-norm; default: the bundled one)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("classify", parents=[common], help="classify audio files or folders",
+    p = sub.add_parser("classify", parents=[common, adapting], help="classify audio files or folders",
                        formatter_class=HelpFormatter)
     p.add_argument("paths", nargs="+", help="audio files, or folders searched recursively")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -278,12 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hop", type=_number(float, *HOP_RANGE, "--hop"), default=DEFAULT_HOP,
                    help="with --segments: seconds between windows")
     p.add_argument("--csv", default=None, metavar="PATH", help="with --segments: also write the segments as CSV")
-    p.add_argument("--quiet", action="store_true", help="with --segments: no progress bar")
+    p.add_argument("--same-speaker", action="store_true",
+                   help="the files are one person's: hear them all first, then classify each adapted to that "
+                        "voice (needs 10 or more files; docs/training.md)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (--segments, --same-speaker)")
     p.add_argument("--max-seconds", type=_number(float, 0.1, 1e6, "--max-seconds"), default=MAX_FILE_SECONDS,
                    help="refuse longer files (one utterance is expected)")
     p.set_defaults(func=cmd_classify)
 
-    p = sub.add_parser("listen", parents=[common], help="classify a live microphone (or a replayed file)",
+    p = sub.add_parser("listen", parents=[common, adapting], help="classify a live microphone (or a replayed file)",
                        formatter_class=HelpFormatter)
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     p.add_argument("--device", default=None, help="input device index or name (default: system default)")
@@ -300,9 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_number(float, 0, 1e7, "--duration"), default=None,
                    help="stop after this many seconds of audio")
     p.add_argument("--json", action="store_true", help="one JSON object per window")
+    p.add_argument("--no-adapt", action="store_true",
+                   help="do not adapt to the speaker (by default the speaker-normalised model joins after 10 "
+                        "speech windows)")
     p.set_defaults(func=cmd_listen)
 
-    p = sub.add_parser("info", parents=[common], help="describe the model")
+    p = sub.add_parser("info", parents=[common, adapting], help="describe the model")
     p.set_defaults(func=cmd_info)
     return parser
 

@@ -17,6 +17,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .config import FEATURE_PIPELINE_VERSION, FeatureConfig
+from .speaker_norm import normalise_speaker
 
 #: Feature pipeline versions this runtime reproduces (version 1 had no DC removal or high-pass).
 SUPPORTED_VERSIONS = (1, FEATURE_PIPELINE_VERSION)
@@ -25,6 +26,13 @@ SUPPORTED_VERSIONS = (1, FEATURE_PIPELINE_VERSION)
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 #: Names accepted in place of a path: the bundled files.
 BUNDLED = {"int8": "model_int8.tflite", "float32": "model_float32.tflite"}
+#: The bundled speaker-adapted companion model (trained with ``--speaker-norm``), see :mod:`edge_runtime.adaptive`.
+COMPANION_DIR = BUNDLED_DIR / "speaker_norm"
+#: A speaker's statistics are used once this many of their speech windows have been heard (docs/training.md:
+#: with 10 held-apart clips the pair gains 2.5 points on held-out speakers, with 3 the companion loses).
+ENROL_WINDOWS = 10
+#: Weight of the speaker-adapted model's scores in the average with the default model's, once enrolled.
+ADAPT_WEIGHT = 0.667
 SIDECAR = "model.json"
 #: Version of the ``model.json`` schema written by :func:`build_card` (1: before corpora and evaluation).
 CARD_FORMAT = 2
@@ -47,18 +55,30 @@ class ModelCard:
     variant: str
     training: dict
     evaluation: dict = dataclasses.field(default_factory=dict)
+    speaker_norm: Optional[dict] = None
 
-    def normalise(self, features: np.ndarray) -> np.ndarray:
-        """The model's input: ``(mfcc - mean) / std`` per coefficient, float32."""
+    def normalise(self, features: np.ndarray, speaker: Optional[tuple] = None) -> np.ndarray:
+        """The model's input: ``(mfcc - mean) / std`` per coefficient, float32.
+
+        A model trained with ``--speaker-norm`` first standardises the MFCC columns with the speaker's
+        ``(mean, std)`` (``speaker``; without it, the training population's average, which costs about
+        12 points: see :class:`edge_runtime.adaptive.AdaptiveClassifier`). Other models ignore ``speaker``.
+        """
+        if self.speaker_norm is not None:
+            if speaker is None:
+                speaker = (self.speaker_norm["population_mean"], self.speaker_norm["population_std"])
+            features = normalise_speaker(features, *speaker)
         return ((features - self.mean) / self.std).astype(np.float32)
 
 
 def build_card(*, members: int, feature_config: FeatureConfig, mean: np.ndarray, std: np.ndarray, files: dict,
-               training: dict, verification: dict, evaluation: Optional[dict] = None) -> dict:
+               training: dict, verification: dict, evaluation: Optional[dict] = None,
+               speaker_norm: Optional[dict] = None) -> dict:
     """The ``model.json`` dictionary: the one place its fields are named (the converter writes it, :func:`load_card`
     reads it). ``training`` says what the model learned from (protocol, corpora with their clip counts and
-    licences); ``evaluation`` holds held-out figures of runs made with the same recipe."""
-    return {
+    licences); ``evaluation`` holds held-out figures of runs made with the same recipe; ``speaker_norm`` (a model
+    trained with ``--speaker-norm``) the speaker standardisation it expects before the input normalisation."""
+    card = {
         "format": CARD_FORMAT, "model": "cnn_gru_attention", "members": members,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "labels": list(feature_config.labels), "feature_config": feature_config.to_dict(),
@@ -66,6 +86,9 @@ def build_card(*, members: int, feature_config: FeatureConfig, mean: np.ndarray,
                                 "mean": np.asarray(mean).tolist(), "std": np.asarray(std).tolist()},
         "files": files, "training": training, "evaluation": evaluation or {}, "verification": verification,
     }
+    if speaker_norm is not None:
+        card["speaker_norm"] = speaker_norm
+    return card
 
 
 def save_card(card: dict, folder: Union[str, Path]) -> Path:
@@ -109,6 +132,7 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
         mean = np.asarray(norm["mean"], dtype=np.float32)
         std = np.asarray(norm["std"], dtype=np.float32)
         labels = tuple(meta["labels"])
+        speaker_norm = _speaker_norm_block(meta.get("speaker_norm"), config)
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ModelError(f"{sidecar}: unusable model metadata ({type(err).__name__}: {err})") from None
     if config.version not in SUPPORTED_VERSIONS:
@@ -127,4 +151,19 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
             raise ModelError(f"{path}: contents differ from the SHA-256 in {sidecar.name} (corrupted or replaced; "
                              f"reinstall or reconvert it)")
     return ModelCard(path=path, labels=labels, feature_config=config, mean=mean, std=std, variant=variant,
-                     training=meta.get("training", {}), evaluation=meta.get("evaluation", {}))
+                     training=meta.get("training", {}), evaluation=meta.get("evaluation", {}),
+                     speaker_norm=speaker_norm)
+
+
+def _speaker_norm_block(block: Optional[dict], config: FeatureConfig) -> Optional[dict]:
+    """The card's ``speaker_norm`` block with its statistics as float arrays, checked; ``None`` if absent."""
+    if block is None:
+        return None
+    columns = int(block["columns"])
+    mean = np.asarray(block["population_mean"], dtype=np.float64)
+    std = np.asarray(block["population_std"], dtype=np.float64)
+    if not 0 < columns <= config.n_features or mean.shape != (columns,) or std.shape != (columns,) or np.any(std <= 0):
+        raise ValueError(f"speaker_norm must hold {columns} population means and positive stds")
+    return {**block, "columns": columns, "population_mean": mean, "population_std": std,
+            "enrol_windows": int(block.get("enrol_windows", ENROL_WINDOWS)),
+            "weight": float(block.get("weight", ADAPT_WEIGHT))}

@@ -68,6 +68,27 @@ class SpeakerStats:
         self._frames += len(frames)
         self.n_windows += 1
 
+    def to_dict(self) -> dict:
+        """The running sums as plain JSON (:meth:`from_dict` reads them back)."""
+        return {"columns": self.columns, "n_windows": self.n_windows, "frames": self._frames,
+                "sum": self._sum.tolist(), "sumsq": self._sumsq.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SpeakerStats":
+        """The statistics written by :meth:`to_dict`.
+
+        >>> s = SpeakerStats(2); s.update(np.array([[1.0, 2.0], [3.0, 6.0]]))
+        >>> t = SpeakerStats.from_dict(s.to_dict())
+        >>> t.n_windows, t.mean_std()[0].tolist()
+        (1, [2.0, 4.0])
+        """
+        stats = cls(int(d["columns"]))
+        stats.n_windows, stats._frames = int(d["n_windows"]), int(d["frames"])
+        stats._sum, stats._sumsq = np.asarray(d["sum"], np.float64), np.asarray(d["sumsq"], np.float64)
+        if stats._sum.shape != (stats.columns,) or stats._sumsq.shape != (stats.columns,) or stats._frames < 0:
+            raise ValueError("speaker statistics of the wrong shape")
+        return stats
+
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         """The speaker's mean and standard deviation per column so far."""
         if self._frames == 0:

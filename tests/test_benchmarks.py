@@ -18,9 +18,9 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     report = (tmp_path / "REPORT.md").read_text()
     for heading in ("## Accuracy", "## Leave one corpus out", "## Robustness", "## Size on disk", "## Latency",
                     "## End to end", "## Resampling", "## Long recordings", "## Speech check", "## One classifier shared",
-                    "## Edge MFCC vs librosa", "## Peak memory"):
+                    "## Edge MFCC vs librosa", "## Peak memory", "## Speaker adaptation"):
         assert heading in report
-    for png in ("latency.png", "accuracy.png", "robustness.png", "confusion_smoke_float32.png",
+    for png in ("latency.png", "accuracy.png", "robustness.png", "adaptation.png", "confusion_smoke_float32.png",
                 "confusion_smoke_int8.png", "confusion_corpus_crema-d.png"):
         assert (tmp_path / png).stat().st_size > 10_000
     rows = results["accuracy"]["smoke"]["rows"]
@@ -34,6 +34,10 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     robust = results["robustness"]["smoke"]["rows"]
     assert robust["clean"]["accuracy"] == rows["tflite int8"]["accuracy"]   # same clips, same model
     assert set(robust) >= {"telephone", "noise 20 dB", "room"} and all(0 <= r["accuracy"] <= 1 for r in robust.values())
+    adapt = results["adaptation"]["rows"]
+    assert set(adapt) == {"float32, enrolment all", "int8, enrolment all", "float32, no enrolment", "int8, no enrolment"}
+    assert set(adapt["int8, enrolment all"]) == {"default", "companion", "pair"}
+    assert adapt["int8, enrolment all"]["default"]["all"] == rows["tflite int8"]["accuracy"]   # same clips, same model
     assert set(results["end_to_end"]["stages_ms"]) == {"decode", "resample", "mfcc", "inference"}
     assert results["shared_classifier"]["different_from_serial"] == results["shared_classifier"]["errors"] == 0
     assert not results["speech_check"]["synthetic_accepted"]

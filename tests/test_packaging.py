@@ -18,7 +18,8 @@ def test_the_wheel_holds_only_the_device_package(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"edge_runtime"}, top
-    for model in ("model_int8.tflite", "model_float32.tflite", "model.json"):
+    for model in ("model_int8.tflite", "model_float32.tflite", "model.json", "speaker_norm/model_int8.tflite",
+                  "speaker_norm/model.json"):
         assert f"edge_runtime/models/{model}" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -113,7 +113,7 @@ def parser() -> argparse.ArgumentParser:
                         "device computes them too): 43 input columns instead of 40")
     p.add_argument("--speaker-norm", action="store_true",
                    help="standardise each speaker's MFCC columns over that speaker's own clips, test speakers' "
-                        "from their unlabelled test clips (train.speaker_norm; measured, not yet convertible)")
+                        "from their unlabelled test clips (train.speaker_norm): the runtime's speaker-adapted companion model")
     p.add_argument("--speech-only", action="store_true", help="ignore song clips (03-02-*) if present")
     p.add_argument("--max-clips", type=int, default=None, help="use a stratified subset (smoke runs)")
     p.add_argument("--evaluate", type=Path, default=None, metavar="RUN_DIR",

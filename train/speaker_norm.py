@@ -9,14 +9,15 @@ means and standard deviations) are kept in the run folder as ``speaker_norm.json
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from edge_runtime.speaker_norm import column_stats, normalise_speaker
 
-from .dataset import Job
+from .dataset import FeatureSet, Job
 from .report import write_json
 
 FILENAME = "speaker_norm.json"
@@ -45,6 +46,17 @@ def normalise_groups(x: np.ndarray, keys: np.ndarray, columns: int) -> tuple[np.
         out[rows] = normalise_speaker(x[rows], mean, std)
         stats.append((mean, std))
     return out, stats
+
+
+def normalise_feature_set(feats: FeatureSet, columns: int) -> np.ndarray:
+    """The rows of ``feats`` standardised per ``speaker|corpus|variant`` group, as in training."""
+    return normalise_groups(feats.x, group_keys(feats.jobs), columns)[0] if len(feats.jobs) else feats.x
+
+
+def read_run_stats(run_dir: Path) -> Optional[dict]:
+    """The ``speaker_norm.json`` of a run trained with ``--speaker-norm``, or ``None`` for any other run."""
+    path = Path(run_dir) / FILENAME
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def normalise_parts(parts: dict, columns: int, out_dir: Path) -> None:

@@ -18,7 +18,7 @@ from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
 from .report import corpus_reports, plot_curves, write_json, write_reports
 from .sampling import balanced_weights
-from .speaker_norm import group_keys, normalise_groups, normalise_parts
+from .speaker_norm import normalise_feature_set, normalise_parts
 from .splits import Split, make_split
 
 
@@ -410,9 +410,7 @@ def evaluate_run(run_dir: Path, data: Union[None, Sequence[Source]] = None, cach
     if not refs:
         raise DatasetError(f"{run_dir} has no test part (protocol {setup.train.protocol})")
     feats = ref_features(refs, sources, setup.features, cache_root)
-    x = feats.x
-    if setup.train.speaker_norm:
-        x, _ = normalise_groups(x, group_keys(feats.jobs), setup.features.n_mfcc)
+    x = normalise_feature_set(feats, setup.features.n_mfcc) if setup.train.speaker_norm else feats.x
     scores = load_model(run_dir / "model.keras").predict(x, batch_size=64, verbose=0)
     rep = write_reports(run_dir, feats.y, scores, feats.corpus, setup.features.labels,
                         f"{setup.train.protocol} protocol")
