@@ -7,6 +7,7 @@ This package must never import tensorflow, librosa or numba.
 >>> clf.labels == edge_runtime.EMOTIONS
 True
 """
+from .adaptive import AdaptiveClassifier
 from .classifier import EmotionClassifier, Prediction
 from .config import EMOTIONS, FEATURE_PIPELINE_VERSION, FeatureConfig
 from .features import mfcc
@@ -15,7 +16,7 @@ from .preprocess import SilentAudioError, prepare_window
 from .resample import resample
 from .stream import StreamClassifier, StreamConfig
 
-__all__ = ["EMOTIONS", "FEATURE_PIPELINE_VERSION", "EmotionClassifier", "FeatureConfig", "ModelError",
+__all__ = ["AdaptiveClassifier", "EMOTIONS", "FEATURE_PIPELINE_VERSION", "EmotionClassifier", "FeatureConfig", "ModelError",
            "Prediction", "SilentAudioError", "StreamClassifier", "StreamConfig", "mfcc",
            "prepare_window", "resample"]
 __version__ = "0.1.0"

@@ -51,14 +51,15 @@ class AdaptiveClassifier(EmotionClassifier):
     """An :class:`EmotionClassifier` that adapts to the voice it hears (see the module docstring).
 
     ``companion`` is the path of a ``.tflite`` trained with ``--speaker-norm`` (default: the bundled one);
-    ``enrol_windows`` and ``weight`` override its card's. With ``learn`` (the default), every window given to
-    :meth:`scores` also enrols the speaker first, as ``listen`` wants; with ``learn=False`` only :meth:`enrol`
-    does (``classify --same-speaker`` enrols every file, then classifies them).
+    ``enrol_windows`` and ``weight`` override its card's. With ``learn``, every window given to :meth:`scores`
+    also enrols the speaker first (each call one distinct utterance); by default only :meth:`enrol` does:
+    ``classify --same-speaker`` enrols every file, then classifies them, and
+    :class:`~edge_runtime.stream.StreamClassifier` (``listen``) enrols speech windows that do not overlap.
     """
 
     def __init__(self, model: Optional[Union[str, Path]] = None, companion: Optional[Union[str, Path]] = None,
                  num_threads: Optional[int] = None, backend: Optional[str] = None, check_speech: bool = True,
-                 enrol_windows: Optional[int] = None, weight: Optional[float] = None, learn: bool = True) -> None:
+                 enrol_windows: Optional[int] = None, weight: Optional[float] = None, learn: bool = False) -> None:
         super().__init__(model, num_threads=num_threads, backend=backend, check_speech=check_speech)
         self.companion = EmotionClassifier(companion or bundled_companion(), num_threads=num_threads,
                                            backend=backend, check_speech=False)

@@ -68,14 +68,14 @@ def _number(kind, low: float, high: float, what: str):
 HOP_RANGE = (0.05, 10.0)
 
 
-def _classifier(args, adapt: bool = False, learn: bool = True) -> EmotionClassifier:
+def _classifier(args, adapt: bool = False) -> EmotionClassifier:
     """The classifier the options ask for; with ``adapt``, one that adapts to the speaker (and reads
     ``--speaker-stats`` if that file exists)."""
     common = dict(num_threads=args.threads, backend=args.backend,
                   check_speech=not getattr(args, "no_speech_check", False))
     if not adapt:
         return EmotionClassifier(args.model, **common)
-    clf = AdaptiveClassifier(args.model, companion=args.companion, learn=learn, **common)
+    clf = AdaptiveClassifier(args.model, companion=args.companion, **common)
     stats = getattr(args, "speaker_stats", None)
     if stats and Path(stats).is_file():
         try:
@@ -202,7 +202,7 @@ def _enrol_files(clf: AdaptiveClassifier, paths, args) -> dict:
 
 def cmd_classify(args) -> int:
     """Classify files and folders; one table row or JSON line per file (per segment with ``--segments``)."""
-    clf = _classifier(args, adapt=args.same_speaker or bool(args.speaker_stats), learn=args.segments)
+    clf = _classifier(args, adapt=args.same_speaker or bool(args.speaker_stats))
     paths = find_audio(args.paths)
     if not paths:
         _err("no audio files found in " + ", ".join(map(str, args.paths)))
@@ -237,10 +237,12 @@ def cmd_classify(args) -> int:
 
 
 def _status_line(r: WindowResult) -> str:
+    speaker = "" if r.speaker_windows is None else (
+        "  adapted" if r.adapted else f"  hearing the speaker ({r.speaker_windows})")
     if not r.is_speech:
-        return f"[{r.time:7.1f} s] {r.label:<10} {'':5}  {'':10}  level {r.level_db:6.1f} dBFS"
+        return f"[{r.time:7.1f} s] {r.label:<10} {'':5}  {'':10}  level {r.level_db:6.1f} dBFS{speaker}"
     return (f"[{r.time:7.1f} s] {r.label:<10} {r.confidence:5.2f}  {_bar(r.confidence)}  "
-            f"level {r.level_db:6.1f} dBFS")
+            f"level {r.level_db:6.1f} dBFS{speaker}")
 
 
 def cmd_listen(args) -> int:
@@ -376,8 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this many seconds of audio")
     p.add_argument("--json", action="store_true", help="one JSON object per window")
     p.add_argument("--no-adapt", action="store_true",
-                   help="do not adapt to the speaker (by default the speaker-normalised model joins after 10 "
-                        "speech windows)")
+                   help="do not adapt to the speaker (by default the speaker-normalised model joins once 10 "
+                        "windows of speech that do not overlap, about 32 s, have been heard)")
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("info", parents=[common, adapting], help="describe the model")

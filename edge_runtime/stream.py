@@ -4,7 +4,9 @@
 microphone callback or a file replay, see :mod:`edge_runtime.sources`) and
 returns one :class:`WindowResult` every ``hop_seconds`` of audio. Each window
 is the last ``FeatureConfig.window_seconds`` of audio at the model's rate and
-goes through exactly the file pipeline (trim, normalise, fit, MFCC).
+goes through exactly the file pipeline (trim, normalise, fit, MFCC). Given an
+:class:`~edge_runtime.adaptive.AdaptiveClassifier`, the stream enrols the
+speaker with speech windows that do not overlap.
 """
 from __future__ import annotations
 
@@ -63,6 +65,8 @@ class WindowResult:
     speech_seconds: float
     ms: float
     raw_label: Optional[str] = None
+    speaker_windows: Optional[int] = None   # with an adaptive classifier: the speaker's windows heard so far
+    adapted: Optional[bool] = None          # ... and whether the speaker-normalised model has joined
 
     @property
     def is_speech(self) -> bool:
@@ -117,6 +121,7 @@ class StreamClassifier:
         self._levels: deque = deque(maxlen=max(1, int(config.floor_seconds * self.sr / self._hop)))
         self._recent: deque = deque(maxlen=config.smoothing)
         self._samples = 0
+        self._last_enrolled: Optional[int] = None
         self.stats = StreamStats()
 
     def push(self, chunk: np.ndarray) -> list[WindowResult]:
@@ -152,6 +157,7 @@ class StreamClassifier:
             if mfcc is not None and self.classifier.speech_reason(mfcc):
                 label = NO_SPEECH
             elif mfcc is not None:
+                self._enrol(mfcc)
                 probs = self.classifier.scores(mfcc)
             if probs is not None:
                 raw = self.classifier.labels[int(np.argmax(probs))]
@@ -162,11 +168,25 @@ class StreamClassifier:
         if label in (SILENCE, NO_SPEECH):
             self._recent.clear()
         ms = (time.perf_counter() - t0) * 1000.0
+        speaker = getattr(self.classifier, "speaker", None)
         result = WindowResult(time=self._samples / self.sr, label=label, confidence=confidence, scores=scores,
                               level_db=float(levels.max()), threshold_db=threshold,
-                              speech_seconds=speech_seconds, ms=ms, raw_label=raw)
+                              speech_seconds=speech_seconds, ms=ms, raw_label=raw,
+                              speaker_windows=None if speaker is None else speaker.n_windows,
+                              adapted=None if speaker is None else bool(self.classifier.adapted))
         self._record(result)
         return result
+
+    def _enrol(self, mfcc: np.ndarray) -> None:
+        """With an adaptive classifier (:class:`~edge_runtime.adaptive.AdaptiveClassifier`), add this speech
+        window to the speaker's statistics if it shares no audio with the last one added: windows overlap by
+        all but a hop, and the statistics were measured on distinct utterances (docs/training.md)."""
+        enrol = getattr(self.classifier, "enrol", None)
+        if enrol is None or getattr(self.classifier, "learn", False):
+            return
+        if self._last_enrolled is None or self._samples - self._last_enrolled >= len(self.window):
+            enrol(mfcc)
+            self._last_enrolled = self._samples
 
     def _record(self, result: WindowResult) -> None:
         s = self.stats

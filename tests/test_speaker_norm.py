@@ -148,7 +148,7 @@ def test_the_adaptive_classifier_joins_the_companion_once_the_speaker_is_enrolle
     out, _ = sn_run
     plain = actor_03[0][..., :K]           # the smoke model reads MFCCs alone
     model = out / "tflite" / "model_float32.tflite"
-    clf = AdaptiveClassifier(model, companion=model, enrol_windows=3, weight=0.75, check_speech=False)
+    clf = AdaptiveClassifier(model, companion=model, enrol_windows=3, weight=0.75, check_speech=False, learn=True)
     for i, window in enumerate(plain):
         scores = clf.scores(window)            # learn=True: each window enrols the speaker first
         assert clf.speaker.n_windows == i + 1 and clf.adapted == (i + 1 >= 3)
@@ -170,11 +170,11 @@ def test_speaker_statistics_survive_a_restart(sn_run, actor_03, tmp_path):
     out, _ = sn_run
     model = out / "tflite" / "model_int8.tflite"
     plain = [w[..., :K] for w in actor_03[0]]
-    first = AdaptiveClassifier(model, companion=model, enrol_windows=2, learn=False)
+    first = AdaptiveClassifier(model, companion=model, enrol_windows=2)
     for w in plain[:3]:
         first.enrol(w)
     first.save_stats(tmp_path / "me.json")
-    second = AdaptiveClassifier(model, companion=model, enrol_windows=2, learn=False)
+    second = AdaptiveClassifier(model, companion=model, enrol_windows=2)
     second.load_stats(tmp_path / "me.json")
     for w in plain[3:]:
         first.enrol(w)

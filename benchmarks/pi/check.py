@@ -42,6 +42,20 @@ def classify(clips: list[Path], model: str, backend: str | None) -> dict[str, st
     return {Path(d["path"]).name: d["label"] for d in map(json.loads, lines)}
 
 
+def adapted(clips: list[Path], backend: str | None) -> dict[str, str]:
+    """File name -> label of the bundled pair (default + speaker-adapted companion) after hearing every clip as
+    one speaker's (``enrol_windows=1``, so that a few clips are enough for the companion to join)."""
+    from edge_runtime import AdaptiveClassifier
+    from edge_runtime.audio import load_audio
+
+    clf = AdaptiveClassifier(backend=backend, enrol_windows=1)
+    sr = clf.config.sample_rate
+    windows = {c.name: clf.features(load_audio(c, sr), sr) for c in clips}
+    for window in windows.values():
+        clf.enrol(window)
+    return {name: clf.predict_features(window).label for name, window in windows.items()}
+
+
 def listen(clip: Path, backend: str | None) -> dict:
     """Window labels of ``listen --input CLIP --fast --json`` and the majority speech label."""
     windows = [json.loads(line) for line in run(["listen", "--input", str(clip), "--fast", "--json"], backend).splitlines()]
@@ -79,6 +93,7 @@ def observe(clips: list[Path], backend: str | None, runs: int) -> dict:
     return {"machine": platform.machine(), "python": platform.python_version(),
             "classify": {m: classify(clips, m, backend) for m in MODELS},
             "listen": listen(clips[0], backend),
+            "adapted": adapted(clips, backend),
             "latency": {m: latency(clips[0], m, backend, runs) for m in MODELS}}
 
 
@@ -90,6 +105,9 @@ def compare(seen: dict, expected: dict) -> list[str]:
             got = seen["classify"][model].get(name)
             if got != label:
                 problems.append(f"classify {model} {name}: {got} on {seen['machine']}, {label} on x86")
+    for name, label in expected["adapted"].items():
+        if seen["adapted"].get(name) != label:
+            problems.append(f"adapted {name}: {seen['adapted'].get(name)} on {seen['machine']}, {label} on x86")
     if seen["listen"]["majority"] != expected["listen"]["majority"]:
         problems.append(f"listen majority {seen['listen']['majority']} vs {expected['listen']['majority']} on x86")
     return problems
@@ -120,7 +138,7 @@ def main() -> int:
     seen["agrees_with_x86"] = not problems
     if args.out:
         args.out.write_text(json.dumps(seen, indent=2))
-    agree = sum(len(v) for v in seen["classify"].values())
+    agree = sum(len(v) for v in seen["classify"].values()) + len(seen["adapted"])
     for line in problems:
         print(f"FAIL: {line}", file=sys.stderr)
     lat = "  ".join(f"{m} inference {v['inference_ms']} ms, MFCC {v['mfcc_ms']} ms"
