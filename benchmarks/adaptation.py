@@ -25,9 +25,9 @@ def _accuracy_by_corpus(correct: np.ndarray, corpus: np.ndarray) -> dict:
 
 
 def evaluate(test_run: Path, base_dir: Path, companion_dir: Path, sources, ks: Sequence[int] = (10,),
-             draws: int = 3, limit: Optional[int] = None, seed: int = 0) -> dict:
+             draws: int = 3, limit: Optional[int] = None, seed: int = 0, companion_run: Optional[Path] = None) -> dict:
     """Per-corpus accuracy of ``default``, ``companion`` and ``pair`` for each enrolment and variant, on the test
-    clips of ``test_run`` (``limit``: every k-th of them, for a smoke)."""
+    clips of ``test_run`` (``limit``: every k-th of them, for a smoke); ``companion_run`` is named in the report."""
     from edge_runtime import EmotionClassifier
     from edge_runtime.speaker_norm import column_stats
     from train.dataset import ref_features
@@ -71,5 +71,5 @@ def evaluate(test_run: Path, base_dir: Path, companion_dir: Path, sources, ks: S
             rows[f"{variant}, enrolment {name}"] = {
                 key: {c: float(np.mean([a[c] for a in runs])) for c in runs[0]} for key, runs in acc.items()}
         rows[f"{variant}, no enrolment"] = {"companion": _accuracy_by_corpus(population.argmax(1) == y, corpus)}
-    return {"run": str(test_run), "n_test": int(len(y)), "weight": weight, "enrol_windows": block["enrol_windows"],
+    return {"run": str(test_run), "companion_run": str(companion_run or companion_dir), "n_test": int(len(y)), "weight": weight, "enrol_windows": block["enrol_windows"],
             "draws": draws, "rows": rows}

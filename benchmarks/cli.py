@@ -95,7 +95,7 @@ def run(args) -> Path:
         companion = accuracy.converted_models(args.companion_run, ROOT / "cache" / "benchmarks" / "companion-models",
                                               sources)
         results["adaptation"] = adaptation.evaluate(args.speaker_run, speaker_models, companion, sources,
-                                                    ks=(10, 30))
+                                                    ks=(10, 30), companion_run=args.companion_run)
 
     _step(4, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
     sample = sorted((ROOT / "samples").glob("*.flac"))[0]

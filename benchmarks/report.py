@@ -6,7 +6,8 @@ from pathlib import Path
 
 
 def _grouped_bars(path: Path, ticks: list[str], series: dict[str, list[float]], ylabel: str, title: str = "",
-                  figsize: tuple = (9, 4), tick_fontsize: float = 8, ylim: tuple | None = None) -> Path:
+                  figsize: tuple = (9, 4), tick_fontsize: float = 8, ylim: tuple | None = None,
+                  legend_outside: bool = False) -> Path:
     """One bar group per tick, one bar per series; saved as PNG."""
     import matplotlib
     matplotlib.use("Agg")
@@ -22,7 +23,10 @@ def _grouped_bars(path: Path, ticks: list[str], series: dict[str, list[float]], 
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    ax.legend()
+    if legend_outside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    else:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -56,19 +60,21 @@ def _plot_robustness(robustness: dict, path: Path) -> Path:
 def _plot_adaptation(adaptation: dict, path: Path) -> Path:
     rows = adaptation["rows"]
     corpora = [c for c in next(iter(rows.values()))["companion"] if c != "all"] + ["all"]
-    series = {"int8, default model alone": [rows["int8, enrolment all"]["default"][c] for c in corpora]}
+    series = {"int8, default model alone\n(all clips)": [rows["int8, enrolment all"]["default"][c] for c in corpora]}
     for setting, r in rows.items():
         if setting.startswith("int8") and "pair" in r:
             series[f"int8 pair, {setting.split(', ')[1]}"] = [r["pair"][c] for c in corpora]
-    return _grouped_bars(path, corpora, series, "accuracy on unseen speakers", figsize=(8, 4), tick_fontsize=10,
-                         ylim=(0, 1))
+    return _grouped_bars(path, corpora, series, "accuracy on unseen speakers", figsize=(10, 4), tick_fontsize=10,
+                         ylim=(0, 1), legend_outside=True)
 
 
 def adaptation_lines(ad: dict) -> list[str]:
     """The report's speaker-adaptation section (``benchmarks/adaptation.py``)."""
     corpora = [c for c in next(iter(ad["rows"].values()))["companion"] if c != "all"] + ["all"]
     lines = ["", "## Speaker adaptation: the default model joined by the speaker-normalised one (benchmarks/adaptation.py)",
-             "", f"Held-out speakers of `{ad['run']}` ({ad['n_test']} clips). Enrolment `all`: each speaker's statistics "
+             "", f"Held-out speakers of `runs/{Path(ad['run']).name}` ({ad['n_test']} clips; the default model converted "
+             f"from that run, the companion from `runs/{Path(ad.get('companion_run', '?')).name}`, the same recipes as "
+             "the shipped pair). Enrolment `all`: each speaker's statistics "
              "from all of their test clips (as `classify --same-speaker`); `10`: from 10 random clips of theirs, which "
              f"are then not scored ({ad['draws']} draws averaged; every row of a setting scores the same clips). The "
              f"pair averages the scores, the companion's with weight {ad['weight']:.3f}; the runtime lets the "

@@ -194,8 +194,10 @@ def _enrol_files(clf: AdaptiveClassifier, paths, args) -> dict:
             bar(i + 1, len(paths))
     if bar:
         print(file=sys.stderr)
-    print(f"speaker: {clf.speaker.n_windows} of {len(paths)} files heard"
-          + ("" if clf.adapted else f"; fewer than {clf.enrol_windows}, so the default model answers alone"),
+    heard = sum(w is not None for w in windows.values())
+    earlier = clf.speaker.n_windows - heard
+    print(f"speaker: {heard} of {len(paths)} files heard" + (f", with {earlier} windows from before" if earlier else "")
+          + ("" if clf.adapted else f"; fewer than {clf.enrol_windows} windows, so the default model answers alone"),
           file=sys.stderr)
     return windows
 
