@@ -25,9 +25,11 @@ def _accuracy_by_corpus(correct: np.ndarray, corpus: np.ndarray) -> dict:
 
 
 def evaluate(test_run: Path, base_dir: Path, companion_dir: Path, sources, ks: Sequence[int] = (10,),
-             draws: int = 3, limit: Optional[int] = None, seed: int = 0, companion_run: Optional[Path] = None) -> dict:
-    """Per-corpus accuracy of ``default``, ``companion`` and ``pair`` for each enrolment and variant, on the test
-    clips of ``test_run`` (``limit``: every k-th of them, for a smoke); ``companion_run`` is named in the report."""
+             draws: int = 3, limit: Optional[int] = None, seed: int = 0, companion_run: Optional[Path] = None,
+             variants: Sequence[str] = ("float32", "int8")) -> dict:
+    """Per-corpus accuracy of ``default``, ``companion`` and ``pair`` for each enrolment and of ``variants``, on the
+    test clips of ``test_run`` (``limit``: every k-th of them, for a smoke); ``companion_run`` is named in the
+    report."""
     from edge_runtime import EmotionClassifier
     from edge_runtime.speaker_norm import column_stats
     from train.dataset import ref_features
@@ -49,7 +51,7 @@ def evaluate(test_run: Path, base_dir: Path, companion_dir: Path, sources, ks: S
             enrol = {g: rng.permutation(r)[:k] for g, r in groups.items() if len(r) > k}
             scored = np.concatenate([np.setdiff1d(groups[g], e) for g, e in enrol.items()])
             plans[str(k)].append((np.sort(scored), enrol))
-    for variant in ("float32", "int8"):
+    for variant in variants:
         base = EmotionClassifier(base_card_dir / f"model_{variant}.tflite", check_speech=False)
         comp = EmotionClassifier(Path(companion_dir) / f"model_{variant}.tflite", check_speech=False)
         base_scores = np.stack([base.scores(xi) for xi in x])

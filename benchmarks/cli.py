@@ -90,7 +90,7 @@ def run(args) -> Path:
 
     if args.quick:   # the shipped pair on a few clips it trained on: a smoke of the code path
         results["adaptation"] = adaptation.evaluate(args.speaker_run, MODELS, MODELS / "speaker_norm", sources,
-                                                    ks=(), limit=limit)
+                                                    ks=(), limit=limit, variants=("int8",))   # the one shipped
     else:
         companion = accuracy.converted_models(args.companion_run, ROOT / "cache" / "benchmarks" / "companion-models",
                                               sources)

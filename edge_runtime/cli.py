@@ -92,7 +92,7 @@ def _speaker_summary(clf: EmotionClassifier, args) -> None:
         return
     state = (f"adapted (the speaker-normalised model has weight {clf.weight:.2f})" if clf.adapted else
              f"not adapted yet (needs {clf.enrol_windows})")
-    print(f"speaker: {clf.speaker.n_windows} speech windows heard, {state}", file=sys.stderr)
+    print(f"speaker: {clf.speaker.n_windows} utterances heard, {state}", file=sys.stderr)
     if getattr(args, "speaker_stats", None) and clf.speaker.n_windows:
         clf.save_stats(args.speaker_stats)
         print(f"speaker statistics saved to {args.speaker_stats}", file=sys.stderr)
@@ -291,8 +291,8 @@ def cmd_listen(args) -> int:
     if live_line:
         print()
     stream.stats.overflows = source.overflows
-    print(stream.stats.summary(), file=sys.stderr)
     _speaker_summary(clf, args)
+    print(stream.stats.summary(), file=sys.stderr)   # the closing line
     return code
 
 
@@ -319,7 +319,7 @@ def cmd_info(args) -> int:
     if card.speaker_norm is None and companion.is_file():
         block = load_card(companion).speaker_norm or {}
         print(f"adapts    with {companion.name} ({companion.stat().st_size / 1024:.0f} KB, speaker-normalised): "
-              f"joins after {block.get('enrol_windows')} speech windows of one voice, weight "
+              f"joins after {block.get('enrol_windows')} utterances of one voice, weight "
               f"{block.get('weight', 0):.2f} (listen; classify --same-speaker)")
     return 0
 
@@ -381,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per window")
     p.add_argument("--no-adapt", action="store_true",
                    help="do not adapt to the speaker (by default the speaker-normalised model joins once 10 "
-                        "windows of speech that do not overlap, about 32 s, have been heard)")
+                        "utterances, cut at the pauses, have been heard)")
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("info", parents=[common, adapting], help="describe the model")

@@ -5,8 +5,9 @@ microphone callback or a file replay, see :mod:`edge_runtime.sources`) and
 returns one :class:`WindowResult` every ``hop_seconds`` of audio. Each window
 is the last ``FeatureConfig.window_seconds`` of audio at the model's rate and
 goes through exactly the file pipeline (trim, normalise, fit, MFCC). Given an
-:class:`~edge_runtime.adaptive.AdaptiveClassifier`, the stream enrols the
-speaker with speech windows that do not overlap.
+:class:`~edge_runtime.adaptive.AdaptiveClassifier`, the stream also cuts the
+audio into utterances at its pauses (:mod:`edge_runtime.utterances`) and
+enrols the speaker with each one, through the same file pipeline.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 from .classifier import EmotionClassifier
 from .preprocess import SilentAudioError, frame_rms, remove_dc
 from .resample import StreamResampler
+from .utterances import UtteranceCutter
 
 SILENCE = "silence"
 #: The label of a window loud enough to pass the gate that is not speech (a tone, hum, noise; edge_runtime.speech).
@@ -121,7 +123,10 @@ class StreamClassifier:
         self._levels: deque = deque(maxlen=max(1, int(config.floor_seconds * self.sr / self._hop)))
         self._recent: deque = deque(maxlen=config.smoothing)
         self._samples = 0
-        self._last_enrolled: Optional[int] = None
+        # An adaptive classifier (edge_runtime.adaptive) is enrolled with whole utterances, as in training.
+        enrols = hasattr(classifier, "enrol") and not getattr(classifier, "learn", False)
+        self._utterances = (UtteranceCutter(self.sr, self._frame, self._hop,
+                                            max_seconds=1.5 * classifier.config.window_seconds) if enrols else None)
         self.stats = StreamStats()
 
     def push(self, chunk: np.ndarray) -> list[WindowResult]:
@@ -145,6 +150,9 @@ class StreamClassifier:
         self._levels.extend(new_levels)
         floor = float(np.percentile(self._levels, 10)) if self._levels else _FLOOR_DB
         threshold = max(self.config.vad_db, floor + self.config.margin_db)
+        if self._utterances is not None and finite:
+            for utterance, speech in self._utterances.push(samples, new_levels, threshold):
+                self._enrol(utterance, speech)
         levels = 20 * np.log10(np.maximum(frame_rms(remove_dc(np.nan_to_num(self.window)), self._frame, self._hop), 1e-5))
         speech_seconds = float(np.sum(levels >= threshold)) * self._hop / self.sr
         label, confidence, scores, raw = SILENCE, 0.0, {}, None
@@ -157,7 +165,6 @@ class StreamClassifier:
             if mfcc is not None and self.classifier.speech_reason(mfcc):
                 label = NO_SPEECH
             elif mfcc is not None:
-                self._enrol(mfcc)
                 probs = self.classifier.scores(mfcc)
             if probs is not None:
                 raw = self.classifier.labels[int(np.argmax(probs))]
@@ -177,16 +184,16 @@ class StreamClassifier:
         self._record(result)
         return result
 
-    def _enrol(self, mfcc: np.ndarray) -> None:
-        """With an adaptive classifier (:class:`~edge_runtime.adaptive.AdaptiveClassifier`), add this speech
-        window to the speaker's statistics if it shares no audio with the last one added: windows overlap by
-        all but a hop, and the statistics were measured on distinct utterances (docs/training.md)."""
-        enrol = getattr(self.classifier, "enrol", None)
-        if enrol is None or getattr(self.classifier, "learn", False):
+    def _enrol(self, utterance: np.ndarray, speech_seconds: float) -> None:
+        """Add one finished utterance to the speaker's statistics, if it holds enough speech that is speech."""
+        if speech_seconds < self.config.min_speech_seconds:
             return
-        if self._last_enrolled is None or self._samples - self._last_enrolled >= len(self.window):
-            enrol(mfcc)
-            self._last_enrolled = self._samples
+        try:
+            mfcc = self.classifier.features(utterance, self.sr)
+        except SilentAudioError:
+            return
+        if not self.classifier.speech_reason(mfcc):
+            self.classifier.enrol(mfcc)
 
     def _record(self, result: WindowResult) -> None:
         s = self.stats
