@@ -90,12 +90,16 @@ def run(args) -> Path:
 
     if args.quick:   # the shipped pair on a few clips it trained on: a smoke of the code path
         results["adaptation"] = adaptation.evaluate(args.speaker_run, MODELS, MODELS / "speaker_norm", sources,
-                                                    ks=(), limit=limit, variants=("int8",))   # the one shipped
+                                                    ks=(None,), limit=limit, variants=("int8",))   # the one shipped
+        results["adaptation"]["conditions"] = adaptation.under_conditions(
+            args.speaker_run, MODELS, MODELS / "speaker_norm", sources, k=None, limit=limit)
     else:
         companion = accuracy.converted_models(args.companion_run, ROOT / "cache" / "benchmarks" / "companion-models",
                                               sources)
         results["adaptation"] = adaptation.evaluate(args.speaker_run, speaker_models, companion, sources,
-                                                    ks=(10, 30), companion_run=args.companion_run)
+                                                    ks=(None, 10, 30), companion_run=args.companion_run)
+        results["adaptation"]["conditions"] = adaptation.under_conditions(args.speaker_run, speaker_models,
+                                                                          companion, sources, k=10)
 
     _step(4, n, f"latency: {runs} runs per cell, {len(runtimes)} runtimes x 2 models x 1-2 threads")
     sample = sorted((ROOT / "samples").glob("*.flac"))[0]

@@ -83,7 +83,19 @@ def adaptation_lines(ad: dict) -> list[str]:
     for setting, r in ad["rows"].items():
         for model, acc in r.items():
             lines.append(f"| {setting} | {model} | " + " | ".join(f"{acc[c]:.3f}" for c in corpora) + " |")
-    return lines + ["", "![adaptation](adaptation.png)"]
+    lines += ["", "![adaptation](adaptation.png)"]
+    if "conditions" in ad:
+        cond = ad["conditions"]
+        lines += ["", f"Under simulated microphones and rooms (the conditions of the robustness section; int8; the "
+                      f"speaker heard through the same condition, enrolment {cond['enrolment']}"
+                      + (f", {ad['draws']} draws" if cond["enrolment"] != "all" else "")
+                      + f"; {cond['n_clips']} clips, all corpora):", "",
+                  "| condition | imitates | default alone | companion | pair | pair - default (pp) |",
+                  "|---|---|---|---|---|---|"]
+        for name, r in cond["rows"].items():
+            lines.append(f"| {name} | {r['imitates']} | {r['default']:.3f} | {r['companion']:.3f} | {r['pair']:.3f} | "
+                         f"{100 * (r['pair'] - r['default']):+.1f} |")
+    return lines
 
 
 def write_report(results: dict, out: Path) -> Path:

@@ -82,7 +82,7 @@ def _classifier(args, adapt: bool = False) -> EmotionClassifier:
             clf.load_stats(stats)
         except ValueError as err:
             raise ModelError(str(err)) from None
-        print(f"speaker statistics of {clf.speaker.n_windows} windows read from {stats}", file=sys.stderr)
+        print(f"speaker statistics of {clf.speaker.n_windows} utterances read from {stats}", file=sys.stderr)
     return clf
 
 
@@ -209,8 +209,10 @@ def cmd_classify(args) -> int:
     if not paths:
         _err("no audio files found in " + ", ".join(map(str, args.paths)))
         return EXIT_USAGE
-    if args.segments:
-        return cmd_segments(args, clf, paths)
+    if args.segments:   # the stream enrols an adaptive classifier with each utterance as it goes
+        code = cmd_segments(args, clf, paths)
+        _speaker_summary(clf, args)
+        return code
     windows = _enrol_files(clf, paths, args) if args.same_speaker else {}
     width = min(60, max(len(str(p)) for p in paths))
     if not args.json:
@@ -356,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", default=None, metavar="PATH", help="with --segments: also write the segments as CSV")
     p.add_argument("--same-speaker", action="store_true",
                    help="the files are one person's: hear them all first, then classify each adapted to that "
-                        "voice (needs 10 or more files; docs/training.md)")
+                        "voice (needs 10 or more files; with --segments, adapts as the recording goes, utterance "
+                        "by utterance; docs/device.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (--segments, --same-speaker)")
     p.add_argument("--max-seconds", type=_number(float, 0.1, 1e6, "--max-seconds"), default=MAX_FILE_SECONDS,
                    help="refuse longer files (one utterance is expected)")

@@ -38,6 +38,9 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     assert set(adapt) == {"int8, enrolment all", "int8, no enrolment"}
     assert set(adapt["int8, enrolment all"]) == {"default", "companion", "pair"}
     assert adapt["int8, enrolment all"]["default"]["all"] == rows["tflite int8"]["accuracy"]   # same clips, same model
+    conditions = results["adaptation"]["conditions"]["rows"]
+    assert conditions["clean"]["pair"] == adapt["int8, enrolment all"]["pair"]["all"]          # same plan, same clips
+    assert set(conditions) == set(robust) and all(0 <= r["pair"] <= 1 for r in conditions.values())
     assert set(results["end_to_end"]["stages_ms"]) == {"decode", "resample", "mfcc", "inference"}
     assert results["shared_classifier"]["different_from_serial"] == results["shared_classifier"]["errors"] == 0
     assert not results["speech_check"]["synthetic_accepted"]
