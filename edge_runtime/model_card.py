@@ -28,8 +28,9 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED = {"int8": "model_int8.tflite", "float32": "model_float32.tflite"}
 #: The bundled speaker-adapted companion model (trained with ``--speaker-norm``), see :mod:`edge_runtime.adaptive`.
 COMPANION_DIR = BUNDLED_DIR / "speaker_norm"
-#: A speaker's statistics are used once this many of their speech windows have been heard (docs/training.md:
-#: with 10 held-apart clips the pair gains 2.5 points on held-out speakers, with 3 the companion loses).
+#: A speaker's statistics are used once this many of their windows have been heard: one per file (classify
+#: --same-speaker) or per utterance a stream cuts at its pauses (docs/training.md: with 10 held-apart clips the
+#: pair gains 2.5 points on held-out speakers; with 3, the companion alone loses 4).
 ENROL_WINDOWS = 10
 #: Weight of the speaker-adapted model's scores in the average with the default model's, once enrolled.
 ADAPT_WEIGHT = 0.667
