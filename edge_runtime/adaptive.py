@@ -41,6 +41,11 @@ from .classifier import EmotionClassifier
 from .model_card import COMPANION_DIR, ModelError
 from .speaker_norm import SpeakerStats
 
+#: ``listen`` keeps a speaker's statistics over about this many recent utterances, so that a new voice takes over
+#: (fold 0, int8 pair, online: one speaker alone 0.684 with it, 0.683 cumulative; the first 40 utterances of a
+#: speaker after another's 20: 0.660 with it, 0.649 cumulative, the default model's 0.649; docs/device.md).
+LISTEN_MEMORY = 20
+
 
 def bundled_companion() -> Path:
     """The bundled speaker-adapted model (int8)."""
@@ -59,7 +64,8 @@ class AdaptiveClassifier(EmotionClassifier):
 
     def __init__(self, model: Optional[Union[str, Path]] = None, companion: Optional[Union[str, Path]] = None,
                  num_threads: Optional[int] = None, backend: Optional[str] = None, check_speech: bool = True,
-                 enrol_windows: Optional[int] = None, weight: Optional[float] = None, learn: bool = False) -> None:
+                 enrol_windows: Optional[int] = None, weight: Optional[float] = None, learn: bool = False,
+                 memory: Optional[float] = None) -> None:
         super().__init__(model, num_threads=num_threads, backend=backend, check_speech=check_speech)
         self.companion = EmotionClassifier(companion or bundled_companion(), num_threads=num_threads,
                                            backend=backend, check_speech=False)
@@ -75,7 +81,7 @@ class AdaptiveClassifier(EmotionClassifier):
         if self.enrol_windows < 1 or not 0.0 <= self.weight <= 1.0:
             raise ValueError("enrol_windows must be >= 1 and weight within [0, 1]")
         self.learn = learn
-        self.speaker = SpeakerStats(block["columns"])
+        self.speaker = SpeakerStats(block["columns"], memory)
         self._stats_lock = threading.Lock()
 
     @property
@@ -91,7 +97,7 @@ class AdaptiveClassifier(EmotionClassifier):
     def reset(self) -> None:
         """Forget the speaker (a new voice is about to speak)."""
         with self._stats_lock:
-            self.speaker = SpeakerStats(self.speaker.columns)
+            self.speaker = SpeakerStats(self.speaker.columns, self.speaker.memory)
 
     def base_scores(self, mfcc: np.ndarray) -> np.ndarray:
         """The default model's scores alone."""
@@ -128,5 +134,6 @@ class AdaptiveClassifier(EmotionClassifier):
             raise ValueError(f"{path}: not a speaker statistics file ({type(err).__name__}: {err})") from None
         if stats.columns != self.speaker.columns:
             raise ValueError(f"{path}: statistics of {stats.columns} columns, the model needs {self.speaker.columns}")
+        stats.memory = self.speaker.memory       # this instance's forgetting, whatever wrote the file
         with self._stats_lock:
             self.speaker = stats

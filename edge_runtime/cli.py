@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import __version__
-from .adaptive import AdaptiveClassifier, bundled_companion
+from .adaptive import LISTEN_MEMORY, AdaptiveClassifier, bundled_companion
 from .audio import AudioFileError, TruncatedAudioWarning, audio_info, find_audio, load_audio
 from .classifier import MAX_FILE_SECONDS, EmotionClassifier
 from .interpreter import MAX_THREADS, InterpreterUnavailable
@@ -68,14 +68,14 @@ def _number(kind, low: float, high: float, what: str):
 HOP_RANGE = (0.05, 10.0)
 
 
-def _classifier(args, adapt: bool = False) -> EmotionClassifier:
+def _classifier(args, adapt: bool = False, memory: Optional[float] = None) -> EmotionClassifier:
     """The classifier the options ask for; with ``adapt``, one that adapts to the speaker (and reads
-    ``--speaker-stats`` if that file exists)."""
+    ``--speaker-stats`` if that file exists), forgetting after about ``memory`` utterances."""
     common = dict(num_threads=args.threads, backend=args.backend,
                   check_speech=not getattr(args, "no_speech_check", False))
     if not adapt:
         return EmotionClassifier(args.model, **common)
-    clf = AdaptiveClassifier(args.model, companion=args.companion, **common)
+    clf = AdaptiveClassifier(args.model, companion=args.companion, memory=memory, **common)
     stats = getattr(args, "speaker_stats", None)
     if stats and Path(stats).is_file():
         try:
@@ -256,7 +256,7 @@ def cmd_listen(args) -> int:
             mark = "*" if d["default"] else " "
             print(f"{mark} {d['index']:>3}  {d['name']:<40} {d['channels']:>2} ch  {d['default_samplerate']:>7.0f} Hz")
         return 0
-    clf = _classifier(args, adapt=not args.no_adapt)
+    clf = _classifier(args, adapt=not args.no_adapt, memory=LISTEN_MEMORY)
     config = StreamConfig(hop_seconds=args.hop, smoothing=args.smoothing, vad_db=args.vad_db)
     live_line = sys.stdout.isatty() and not args.json
     if args.input:

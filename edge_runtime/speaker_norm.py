@@ -25,6 +25,8 @@ Examples
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 #: Added to every standard deviation, so a column that never moves (a padded silence) stays finite.
@@ -50,18 +52,31 @@ def normalise_speaker(windows: np.ndarray, mean: np.ndarray, std: np.ndarray) ->
 
 class SpeakerStats:
     """Running mean and standard deviation of one speaker's first ``columns`` feature columns, over every frame
-    of the windows given to :meth:`update` (what :func:`column_stats` gives for all of them at once)."""
+    of the windows given to :meth:`update` (what :func:`column_stats` gives for all of them at once).
 
-    def __init__(self, columns: int) -> None:
+    With ``memory`` (in windows), older windows fade: before each update the sums are scaled by
+    ``1 - 1 / memory``, so the statistics follow the last ``memory`` or so windows and a new voice takes over
+    from an earlier one (``listen`` uses 20 utterances; ``docs/device.md``).
+    """
+
+    def __init__(self, columns: int, memory: Optional[float] = None) -> None:
+        if memory is not None and not memory >= 1:
+            raise ValueError(f"memory is a number of windows, 1 or more; got {memory}")
         self.columns = int(columns)
+        self.memory = None if memory is None else float(memory)
         self.n_windows = 0
-        self._frames = 0
+        self._frames = 0.0
         self._sum = np.zeros(self.columns)
         self._sumsq = np.zeros(self.columns)
 
     def update(self, window: np.ndarray) -> None:
         """Add one ``(n_frames, n_features)`` window (the model's input before any normalisation)."""
         frames = np.asarray(window, dtype=np.float64)[..., :self.columns].reshape(-1, self.columns)
+        if self.memory is not None:
+            keep = 1.0 - 1.0 / self.memory
+            self._sum *= keep
+            self._sumsq *= keep
+            self._frames *= keep
         # Shifted sums would be more robust; MFCCs stay within a few hundred, so float64 keeps ~10 digits here.
         self._sum += frames.sum(axis=0)
         self._sumsq += np.square(frames).sum(axis=0)
@@ -70,7 +85,7 @@ class SpeakerStats:
 
     def to_dict(self) -> dict:
         """The running sums as plain JSON (:meth:`from_dict` reads them back)."""
-        return {"columns": self.columns, "n_windows": self.n_windows, "frames": self._frames,
+        return {"columns": self.columns, "memory": self.memory, "n_windows": self.n_windows, "frames": self._frames,
                 "sum": self._sum.tolist(), "sumsq": self._sumsq.tolist()}
 
     @classmethod
@@ -82,8 +97,8 @@ class SpeakerStats:
         >>> t.n_windows, t.mean_std()[0].tolist()
         (1, [2.0, 4.0])
         """
-        stats = cls(int(d["columns"]))
-        stats.n_windows, stats._frames = int(d["n_windows"]), int(d["frames"])
+        stats = cls(int(d["columns"]), d.get("memory"))
+        stats.n_windows, stats._frames = int(d["n_windows"]), float(d["frames"])
         stats._sum, stats._sumsq = np.asarray(d["sum"], np.float64), np.asarray(d["sumsq"], np.float64)
         if stats._sum.shape != (stats.columns,) or stats._sumsq.shape != (stats.columns,) or stats._frames < 0:
             raise ValueError("speaker statistics of the wrong shape")

@@ -56,6 +56,26 @@ def test_running_statistics_equal_those_of_all_windows_at_once(actor_03):
         SpeakerStats(K).mean_std()
 
 
+def test_statistics_with_a_memory_weight_recent_windows_and_follow_a_new_voice(actor_03):
+    plain, dark = actor_03                 # the same actor through two microphones: two "voices"
+    sequence = list(plain) + list(dark)
+    fading, cumulative = SpeakerStats(K, memory=3), SpeakerStats(K)
+    for window in sequence:
+        fading.update(window)
+        cumulative.update(window)
+    weights = np.repeat((1 - 1 / 3) ** np.arange(len(sequence))[::-1], plain.shape[1])
+    frames = np.concatenate([w[:, :K] for w in sequence]).astype(np.float64)
+    mean = np.average(frames, axis=0, weights=weights)
+    std = np.sqrt(np.average((frames - mean) ** 2, axis=0, weights=weights))
+    np.testing.assert_allclose(fading.mean_std()[0], mean, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fading.mean_std()[1], std + 1e-3, rtol=1e-6)
+    dark_mean = column_stats(dark, K)[0]
+    assert np.abs(fading.mean_std()[0] - dark_mean).mean() < 0.5 * np.abs(cumulative.mean_std()[0] - dark_mean).mean()
+    assert fading.n_windows == cumulative.n_windows == 10
+    with pytest.raises(ValueError, match="memory"):
+        SpeakerStats(K, memory=0.5)
+
+
 def test_a_speakers_own_statistics_take_out_a_fixed_microphone_colouring(actor_03):
     """The same five utterances through a dark microphone (-4 dB/octave) move each clip's long-term spectrum
     (its mean MFCC vector) by much the same amount; standardised by its own statistics, each set of clips lands
@@ -176,6 +196,7 @@ def test_speaker_statistics_survive_a_restart(sn_run, actor_03, tmp_path):
     first.save_stats(tmp_path / "me.json")
     second = AdaptiveClassifier(model, companion=model, enrol_windows=2)
     second.load_stats(tmp_path / "me.json")
+    assert second.speaker.memory is None
     for w in plain[3:]:
         first.enrol(w)
         second.enrol(w)
