@@ -268,8 +268,9 @@ def cmd_listen(args) -> int:
     stream = StreamClassifier(clf, source.samplerate, config)
     name = args.input or source.device_name
     print(f"listening to {name} at {source.samplerate} Hz, window {clf.config.window_seconds:.2f} s, "
-          f"hop {config.hop_seconds:g} s, model {clf.model_path.name} ({clf.backend}); Ctrl-C stops",
-          file=sys.stderr)
+          f"hop {config.hop_seconds:g} s, model {clf.model_path.name} ({clf.backend})"
+          + (f", adapting to the speaker after {clf.enrol_windows} utterances (--no-adapt: off)"
+             if isinstance(clf, AdaptiveClassifier) else "") + "; Ctrl-C stops", file=sys.stderr)
     code = 0
     try:
         with running:
