@@ -59,7 +59,9 @@ class AdaptiveClassifier(EmotionClassifier):
     ``enrol_windows`` and ``weight`` override its card's. With ``learn``, every window given to :meth:`scores`
     also enrols the speaker first (each call one distinct utterance); by default only :meth:`enrol` does:
     ``classify --same-speaker`` enrols every file, then classifies them, and
-    :class:`~edge_runtime.stream.StreamClassifier` (``listen``) enrols speech windows that do not overlap.
+    :class:`~edge_runtime.stream.StreamClassifier` (``listen``) enrols each utterance it cuts at the pauses.
+    ``memory`` (in windows) lets old windows fade (:class:`~edge_runtime.speaker_norm.SpeakerStats`); ``None``
+    keeps them all.
     """
 
     def __init__(self, model: Optional[Union[str, Path]] = None, companion: Optional[Union[str, Path]] = None,
