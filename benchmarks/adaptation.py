@@ -14,8 +14,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 
-def _speaker_keys(jobs) -> np.ndarray:
-    return np.array([f"{j.clip.speaker}|{j.clip.corpus}" for j in jobs], dtype=object)
+def _speaker_groups(clips) -> dict:
+    """``{speaker|corpus: row indices}`` of ``clips``."""
+    keys = np.array([f"{c.speaker}|{c.corpus}" for c in clips], dtype=object)
+    return {k: np.flatnonzero(keys == k) for k in np.unique(keys)}
 
 
 def _accuracy_by_corpus(correct: np.ndarray, corpus: np.ndarray) -> dict:
@@ -80,13 +82,13 @@ def evaluate(test_run: Path, base_dir: Path, companion_dir: Path, sources, ks: S
     from .accuracy import test_files
 
     rows = {}
-    _, first, block = _pair(base_dir, companion_dir, variants[0])
+    pairs = {variant: _pair(base_dir, companion_dir, variant) for variant in variants}
+    _, first, block = pairs[variants[0]]
     feats = ref_features(test_files(test_run, limit), sources, first.config)
-    x, y, corpus, keys = feats.x, feats.y, feats.corpus, _speaker_keys(feats.jobs)
-    groups = {k: np.flatnonzero(keys == k) for k in np.unique(keys)}
+    x, y, corpus = feats.x, feats.y, feats.corpus
+    groups = _speaker_groups([j.clip for j in feats.jobs])
     plans = _plans(groups, ks, draws, np.random.default_rng(seed))
-    for variant in variants:
-        base, comp, _ = _pair(base_dir, companion_dir, variant)
+    for variant, (base, comp, _) in pairs.items():
         base_scores = np.stack([base.scores(xi) for xi in x])
         for name, plan in plans.items():
             rows[f"{variant}, enrolment {name}"] = _score_plan(plan, x, y, corpus, groups, base_scores, comp,
@@ -108,9 +110,8 @@ def under_conditions(test_run: Path, base_dir: Path, companion_dir: Path, source
 
     base, comp, block = _pair(base_dir, companion_dir, "int8")
     clips = test_clips(test_run, sources, limit)
-    keys = np.array([f"{c.speaker}|{c.corpus}" for c in clips], dtype=object)
     corpus = np.array([c.corpus for c in clips], dtype=object)
-    groups = {g: np.flatnonzero(keys == g) for g in np.unique(keys)}
+    groups = _speaker_groups(clips)
     plan = _plans(groups, [k], draws, np.random.default_rng(seed))["all" if k is None else str(k)]
     sr, y = comp.config.sample_rate, np.array([c.emotion for c in clips])
     audio = [load_audio(c.path, sr) for c in clips]

@@ -57,9 +57,14 @@ def _plot_robustness(robustness: dict, path: Path) -> Path:
                          "Accuracy under simulated microphones and rooms", ylim=(0, 1))
 
 
+def _adaptation_corpora(rows: dict) -> list[str]:
+    """The corpora of an adaptation result, ``all`` last."""
+    return [c for c in next(iter(rows.values()))["companion"] if c != "all"] + ["all"]
+
+
 def _plot_adaptation(adaptation: dict, path: Path) -> Path:
     rows = adaptation["rows"]
-    corpora = [c for c in next(iter(rows.values()))["companion"] if c != "all"] + ["all"]
+    corpora = _adaptation_corpora(rows)
     series = {"int8, default model alone\n(all clips)": [rows["int8, enrolment all"]["default"][c] for c in corpora]}
     for setting, r in rows.items():
         if setting.startswith("int8") and "pair" in r:
@@ -70,7 +75,7 @@ def _plot_adaptation(adaptation: dict, path: Path) -> Path:
 
 def adaptation_lines(ad: dict) -> list[str]:
     """The report's speaker-adaptation section (``benchmarks/adaptation.py``)."""
-    corpora = [c for c in next(iter(ad["rows"].values()))["companion"] if c != "all"] + ["all"]
+    corpora = _adaptation_corpora(ad["rows"])
     lines = ["", "## Speaker adaptation: the default model joined by the speaker-normalised one (benchmarks/adaptation.py)",
              "", f"Held-out speakers of `runs/{Path(ad['run']).name}` ({ad['n_test']} clips; the default model converted "
              f"from that run, the companion from `runs/{Path(ad.get('companion_run', '?')).name}`, the same recipes as "

@@ -124,17 +124,19 @@ class EmotionClassifier:
         """Why the MFCC window is not speech (see :mod:`edge_runtime.speech`), or ``None`` (also when not checking)."""
         return not_speech_reason(mfcc, self.config) if self.check_speech else None
 
-    def predict(self, audio: np.ndarray, sr: int) -> Prediction:
-        """Classify mono (or ``(samples, channels)``) ``audio`` sampled at ``sr`` Hz.
-
-        Raises :class:`~edge_runtime.preprocess.SilentAudioError` for silence
-        and :class:`~edge_runtime.speech.NotSpeechError` for sound that is not speech.
-        """
+    def speech_features(self, audio: np.ndarray, sr: int) -> np.ndarray:
+        """:meth:`features` of speech: raises :class:`~edge_runtime.preprocess.SilentAudioError` for silence
+        and :class:`~edge_runtime.speech.NotSpeechError` for sound that is not speech (when checking)."""
         mfcc = self.features(np.asarray(audio), sr)
         reason = self.speech_reason(mfcc)
         if reason:
             raise NotSpeechError(reason)
-        return self.predict_features(mfcc)
+        return mfcc
+
+    def predict(self, audio: np.ndarray, sr: int) -> Prediction:
+        """Classify mono (or ``(samples, channels)``) ``audio`` sampled at ``sr`` Hz (see :meth:`speech_features`
+        for the errors it raises)."""
+        return self.predict_features(self.speech_features(audio, sr))
 
     def predict_file(self, path: Union[str, Path], max_seconds: Optional[float] = MAX_FILE_SECONDS) -> Prediction:
         """Read, resample and classify one audio file (see :func:`edge_runtime.audio.read_audio`)."""

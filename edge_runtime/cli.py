@@ -167,11 +167,7 @@ def _file_features(clf: EmotionClassifier, path, args) -> Optional[np.ndarray]:
         if sr < clf.config.sample_rate:
             _warn(f"{path}: {sr} Hz audio has nothing above {sr // 2} Hz; the model expects "
                   f"{clf.config.sample_rate} Hz, so expect lower accuracy")
-        mfcc = clf.features(audio, clf.config.sample_rate)
-        reason = clf.speech_reason(mfcc)
-        if reason:
-            raise NotSpeechError(reason)
-        return mfcc
+        return clf.speech_features(audio, clf.config.sample_rate)
     except SilentAudioError:
         _err(f"{path}: silent (peak below {SILENCE_DBFS:.0f} dBFS), nothing to classify")
     except NotSpeechError as err:

@@ -21,6 +21,7 @@ import numpy as np
 from .classifier import EmotionClassifier
 from .preprocess import SilentAudioError, frame_rms, remove_dc
 from .resample import StreamResampler
+from .speech import NotSpeechError
 from .utterances import UtteranceCutter
 
 SILENCE = "silence"
@@ -189,11 +190,9 @@ class StreamClassifier:
         if speech_seconds < self.config.min_speech_seconds:
             return
         try:
-            mfcc = self.classifier.features(utterance, self.sr)
-        except SilentAudioError:
-            return
-        if not self.classifier.speech_reason(mfcc):
-            self.classifier.enrol(mfcc)
+            self.classifier.enrol(self.classifier.speech_features(utterance, self.sr))
+        except (SilentAudioError, NotSpeechError):
+            pass
 
     def _record(self, result: WindowResult) -> None:
         s = self.stats
