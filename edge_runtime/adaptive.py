@@ -12,8 +12,8 @@ held-out speakers this gained 2.5 points after 10 enrolment windows and 4 after
 
 One instance listens to one speaker: its statistics are everyone's it has
 heard. Call :meth:`AdaptiveClassifier.reset` for a new speaker, or keep one
-instance per speaker (:meth:`save_stats` / :meth:`load_stats` carry a speaker
-across restarts).
+instance per speaker (:meth:`AdaptiveClassifier.for_new_speaker` shares the
+models; :meth:`save_stats` / :meth:`load_stats` carry a speaker across restarts).
 
 Examples
 --------
@@ -30,6 +30,7 @@ True
 """
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from pathlib import Path
@@ -100,6 +101,24 @@ class AdaptiveClassifier(EmotionClassifier):
         """Forget the speaker (a new voice is about to speak)."""
         with self._stats_lock:
             self.speaker = SpeakerStats(self.speaker.columns, self.speaker.memory)
+
+    def for_new_speaker(self, speaker: Optional[SpeakerStats] = None) -> "AdaptiveClassifier":
+        """Another listener sharing this one's two interpreters (and their locks), as a server keeps one per
+        visitor without loading the models again: with no statistics yet, or continuing ``speaker``'s (the same
+        object, not a copy).
+
+        >>> first = AdaptiveClassifier()
+        >>> first.enrol(np.zeros((200, first.config.n_features)))
+        >>> second = first.for_new_speaker()
+        >>> second.speaker.n_windows, first.speaker.n_windows, second.companion is first.companion
+        (0, 1, True)
+        """
+        if speaker is not None and speaker.columns != self.speaker.columns:
+            raise ValueError(f"statistics of {speaker.columns} columns, the model needs {self.speaker.columns}")
+        other = copy.copy(self)
+        other.speaker = SpeakerStats(self.speaker.columns, self.speaker.memory) if speaker is None else speaker
+        other._stats_lock = threading.Lock()
+        return other
 
     def base_scores(self, mfcc: np.ndarray) -> np.ndarray:
         """The default model's scores alone."""

@@ -16,8 +16,10 @@ import pytest
 
 pytest.importorskip("streamlit")
 
+from edge_runtime.adaptive import AdaptiveClassifier  # noqa: E402
+from edge_runtime.audio import load_audio  # noqa: E402
 from edge_runtime.classifier import EmotionClassifier  # noqa: E402
-from webapp.analysis import UploadError, analyse  # noqa: E402
+from webapp.analysis import UploadError, analyse, learn_voice  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE = os.environ.get("SER_REQUIRE_BROWSER_TEST") == "1"
@@ -64,6 +66,34 @@ def test_silent_and_too_long_uploads(int8):
         analyse(wav_bytes(np.zeros(16000, np.float32), 16000), "zeros.wav", int8)
     with pytest.raises(UploadError, match="more than the 600 s limit"):
         analyse(wav_bytes(np.zeros(601 * 8000, np.float32), 8000), "long.wav", int8)
+
+
+def voice_clips(data_root, n: int = 11) -> list[Path]:
+    """``n`` clips of RAVDESS actor 5 (one voice, several emotions)."""
+    return sorted((data_root / "Actor_05").glob("03-01-*.flac"))[::5][:n]
+
+
+def test_a_visitor_voice_adapts_after_ten_uploads(data_root, int8):
+    shared = AdaptiveClassifier("int8")
+    visitor, other = shared.for_new_speaker(), shared.for_new_speaker()
+    clips = voice_clips(data_root)
+    reference = AdaptiveClassifier("int8")           # the same clips enrolled directly
+    for clip in clips[:10]:
+        result = analyse(clip.read_bytes(), clip.name, visitor)
+        assert result.unadapted is None and result.prediction.label == int8.predict_file(clip).label
+        learn_voice(visitor, result)
+        reference.enrol(reference.features(load_audio(clip, 16000), 16000))
+    assert visitor.adapted and visitor.speaker.n_windows == 10
+    assert shared.speaker.n_windows == 0 and other.speaker.n_windows == 0   # other visitors hear nothing of it
+    assert visitor.companion is shared.companion                            # no second copy of the models
+
+    last = clips[10]
+    result = analyse(last.read_bytes(), last.name, visitor)
+    expected = reference.predict_features(reference.features(load_audio(last, 16000), 16000))
+    assert result.prediction.label == expected.label
+    assert result.prediction.scores == pytest.approx(expected.scores, abs=1e-5)
+    assert result.unadapted.label == int8.predict_file(last).label
+    assert analyse(last.read_bytes(), last.name, other).unadapted is None
 
 
 # --- the page in a real browser -------------------------------------------------------------
@@ -254,4 +284,38 @@ def test_long_upload_shows_the_emotion_timeline_and_its_csv(browser, app_url, da
     shot = os.environ.get("SER_TIMELINE_SCREENSHOT")
     if shot:
         page.screenshot(path=shot, full_page=True)
+    page.close()
+
+
+def test_page_learns_a_voice_once_per_upload(browser, app_url, data_root):
+    """With "Learn my voice" on, each new upload is heard once (re-runs of the page do not count it again), the
+    eleventh is answered by the adapted pair, and "Forget my voice" starts over."""
+    clips = voice_clips(data_root)
+    reference = AdaptiveClassifier("int8")
+    for clip in clips[:10]:
+        reference.enrol(reference.features(load_audio(clip, 16000), 16000))
+    expected = reference.predict_features(reference.features(load_audio(clips[10], 16000), 16000)).label
+
+    page = browser.new_page(viewport={"width": 1100, "height": 1500})
+    page.goto(app_url)
+    page.get_by_text("Learn my voice").click()
+    page.get_by_text("Heard 0 of 10 clips of your voice").wait_for(timeout=60_000)
+    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    for n, clip in enumerate(clips[:10], 1):
+        dropzone.set_input_files(str(clip))
+        page.get_by_text(f"Heard {n} of 10" if n < 10 else "Adapted to your voice (10 clips").wait_for(timeout=60_000)
+    page.get_by_text("float32").click()      # a re-run of the page with the same upload: not heard again
+    page.get_by_text("model float32").wait_for(timeout=60_000)
+    page.get_by_text("int8 (").click()
+    page.get_by_text("model int8").wait_for(timeout=60_000)
+    assert "Adapted to your voice (10 clips" in page.inner_text("body")
+
+    dropzone.set_input_files(str(clips[10]))
+    page.get_by_text("Adapted to your voice (11 clips").wait_for(timeout=60_000)
+    assert page.get_by_text("the default model alone").count() == 1
+    assert page.locator('[data-testid="stMetricValue"]').inner_text().strip() == expected
+    page.get_by_role("button", name="Forget my voice").click()   # the clip on the page is not heard again
+    page.get_by_text("Heard 0 of 10 clips of your voice").wait_for(timeout=60_000)
+    page.get_by_text("the default model alone").wait_for(state="detached", timeout=60_000)
+    assert "Traceback" not in page.inner_text("body")
     page.close()

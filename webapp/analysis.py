@@ -11,6 +11,7 @@ from typing import Optional
 
 import numpy as np
 
+from edge_runtime.adaptive import AdaptiveClassifier
 from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
 from edge_runtime.classifier import EmotionClassifier, Prediction
 from edge_runtime.segments import Segment, Summary, segment_audio
@@ -49,6 +50,7 @@ class Analysis:
     ms: float                # resample + features + inference
     segments: tuple = ()     # emotion over time, for a clip longer than one window
     summary: Optional[Summary] = None
+    unadapted: Optional[Prediction] = None   # the default model's answer alone, when the answer was adapted
 
     @property
     def seconds(self) -> float:
@@ -80,7 +82,10 @@ def decode_upload(data: bytes, name: str, max_seconds: float = MAX_UPLOAD_SECOND
 
 def analyse(data: bytes, name: str, classifier: EmotionClassifier,
             max_seconds: float = MAX_UPLOAD_SECONDS) -> Analysis:
-    """Decode and classify an upload; raises :class:`UploadError` with a one-line reason."""
+    """Decode and classify an upload; raises :class:`UploadError` with a one-line reason.
+
+    With an :class:`~edge_runtime.adaptive.AdaptiveClassifier` the answer is adapted once the voice has been
+    heard (``unadapted`` keeps the default model's); a long upload enrols each of its utterances as it goes."""
     audio, sr = decode_upload(data, name, max_seconds)
     t0 = time.perf_counter()
     try:
@@ -93,7 +98,15 @@ def analyse(data: bytes, name: str, classifier: EmotionClassifier,
     if reason:
         raise UploadError(f"{name}: no speech: {reason}")
     prediction = classifier.predict_features(mfcc)
-    return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3)
+    unadapted = classifier.prediction(classifier.base_scores(mfcc)) if getattr(classifier, "adapted", False) else None
+    return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3, unadapted=unadapted)
+
+
+def learn_voice(classifier: AdaptiveClassifier, analysis: Analysis) -> None:
+    """Add an analysed upload to the visitor's voice, after its answer (as ``listen`` does): a short clip is one
+    utterance; a long one was enrolled utterance by utterance while :func:`analyse` went through it."""
+    if not analysis.segments:
+        classifier.enrol(analysis.mfcc)
 
 
 def _analyse_long(name: str, audio: np.ndarray, sr: int, mfcc: np.ndarray, classifier: EmotionClassifier,
