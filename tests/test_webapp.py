@@ -19,7 +19,7 @@ pytest.importorskip("streamlit")
 from edge_runtime.adaptive import AdaptiveClassifier  # noqa: E402
 from edge_runtime.audio import load_audio  # noqa: E402
 from edge_runtime.classifier import EmotionClassifier  # noqa: E402
-from webapp.analysis import UploadError, analyse, learn_voice  # noqa: E402
+from webapp.analysis import UploadError, analyse, learn_voice, read_voice, voice_json  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE = os.environ.get("SER_REQUIRE_BROWSER_TEST") == "1"
@@ -94,6 +94,31 @@ def test_a_visitor_voice_adapts_after_ten_uploads(data_root, int8):
     assert result.prediction.scores == pytest.approx(expected.scores, abs=1e-5)
     assert result.unadapted.label == int8.predict_file(last).label
     assert analyse(last.read_bytes(), last.name, other).unadapted is None
+
+
+def test_voice_statistics_round_trip_and_bad_files(data_root, tmp_path):
+    clf = AdaptiveClassifier("int8")
+    for clip in voice_clips(data_root, 3):
+        clf.enrol(clf.features(load_audio(clip, 16000), 16000))
+    clf.save_stats(tmp_path / "cli.json")               # the format of --speaker-stats
+    for data in ((tmp_path / "cli.json").read_bytes(), voice_json(clf.speaker)):
+        stats = read_voice(data, "me.json", clf.speaker.columns, memory=None)
+        assert stats.n_windows == 3 and stats.memory is None
+        np.testing.assert_allclose(stats.mean_std()[0], clf.speaker.mean_std()[0])
+    (tmp_path / "web.json").write_bytes(voice_json(clf.speaker))   # and the page's download on the device
+    device = AdaptiveClassifier("int8")
+    device.load_stats(tmp_path / "web.json")
+    assert device.speaker.n_windows == 3
+    np.testing.assert_allclose(device.speaker.mean_std()[1], clf.speaker.mean_std()[1])
+    good = json.loads(voice_json(clf.speaker))
+    for data, why in ((b"\xff\xfe not json", "not a voice statistics file"),
+                      (json.dumps({**good, "sum": [1.0, 2.0]}).encode(), "wrong shape"),
+                      (json.dumps({"columns": 40}).encode(), "not a voice statistics file")):
+        with pytest.raises(UploadError, match=why) as err:
+            read_voice(data, "bad.json", clf.speaker.columns)
+        assert "bad.json" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(UploadError, match="statistics of 40 columns, this model needs 13"):
+        read_voice(voice_json(clf.speaker), "other.json", 13)
 
 
 # --- the page in a real browser -------------------------------------------------------------
@@ -287,9 +312,10 @@ def test_long_upload_shows_the_emotion_timeline_and_its_csv(browser, app_url, da
     page.close()
 
 
-def test_page_learns_a_voice_once_per_upload(browser, app_url, data_root):
+def test_page_learns_a_voice_once_per_upload(browser, app_url, data_root, tmp_path):
     """With "Learn my voice" on, each new upload is heard once (re-runs of the page do not count it again), the
-    eleventh is answered by the adapted pair, and "Forget my voice" starts over."""
+    eleventh is answered by the adapted pair, the statistics download as my-voice.json, "Forget my voice"
+    starts over, and loading the file brings the voice back."""
     clips = voice_clips(data_root)
     reference = AdaptiveClassifier("int8")
     for clip in clips[:10]:
@@ -300,7 +326,7 @@ def test_page_learns_a_voice_once_per_upload(browser, app_url, data_root):
     page.goto(app_url)
     page.get_by_text("Learn my voice").click()
     page.get_by_text("Heard 0 of 10 clips of your voice").wait_for(timeout=60_000)
-    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    dropzone = page.get_by_test_id("stTabs").get_by_test_id("stFileUploaderDropzoneInput")
     for n, clip in enumerate(clips[:10], 1):
         dropzone.set_input_files(str(clip))
         page.get_by_text(f"Heard {n} of 10" if n < 10 else "Adapted to your voice (10 clips").wait_for(timeout=60_000)
@@ -314,8 +340,17 @@ def test_page_learns_a_voice_once_per_upload(browser, app_url, data_root):
     page.get_by_text("Adapted to your voice (11 clips").wait_for(timeout=60_000)
     assert page.get_by_text("the default model alone").count() == 1
     assert page.locator('[data-testid="stMetricValue"]').inner_text().strip() == expected
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download my voice statistics").click()
+    assert download.value.suggested_filename == "my-voice.json"
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert json.loads(saved.read_text())["n_windows"] == 11
     page.get_by_role("button", name="Forget my voice").click()   # the clip on the page is not heard again
     page.get_by_text("Heard 0 of 10 clips of your voice").wait_for(timeout=60_000)
     page.get_by_text("the default model alone").wait_for(state="detached", timeout=60_000)
+    page.get_by_test_id("stSidebarUserContent").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(saved))
+    page.get_by_text("Adapted to your voice (11 clips").wait_for(timeout=60_000)   # carried back in
+    page.get_by_text("the default model alone").wait_for(timeout=60_000)
     assert "Traceback" not in page.inner_text("body")
     page.close()

@@ -14,8 +14,8 @@ from edge_runtime.classifier import EmotionClassifier
 from edge_runtime.model_card import BUNDLED, BUNDLED_DIR, ModelError
 from edge_runtime.segments import DEFAULT_HOP
 
-from webapp.analysis import (MAX_UPLOAD_SECONDS, UploadError, analyse, learn_voice, plain, segment_rows,
-                              segments_csv)
+from webapp.analysis import (MAX_UPLOAD_SECONDS, UploadError, analyse, learn_voice, plain, read_voice,
+                              segment_rows, segments_csv, voice_json)
 from webapp.cli import MAX_UPLOAD_MB
 from webapp.plots import mfcc_figure, scores_figure, timeline_figure, waveform_figure
 
@@ -167,6 +167,21 @@ def main() -> None:
             else:
                 st.progress(voice.n_windows / clf.enrol_windows,
                             text=f"Heard {voice.n_windows} of {clf.enrol_windows} clips of your voice")
+            st.download_button("Download my voice statistics", voice_json(voice), file_name="my-voice.json",
+                               mime="application/json",
+                               help="To carry your voice to another session, or to the device: "
+                                    "python -m edge_runtime listen --speaker-stats my-voice.json")
+            saved = st.file_uploader("Load voice statistics", type=["json"], key="voice_file")
+            loaded = st.session_state.setdefault("loaded", set())
+            if saved is not None and hashlib.sha256(saved.getvalue()).hexdigest() not in loaded:
+                try:   # each file once: the uploader keeps it across re-runs, and the voice goes on learning
+                    st.session_state.voice = read_voice(saved.getvalue(), saved.name, voice.columns, voice.memory)
+                except UploadError as err:
+                    st.error(plain(str(err)))
+                else:
+                    loaded.add(hashlib.sha256(saved.getvalue()).hexdigest())
+                    st.session_state.pop("last", None)     # the clip on the page is answered anew
+                    st.rerun()
             if st.button("Forget my voice"):
                 st.session_state.voice = clf.for_new_speaker().speaker
                 st.session_state.heard = set(st.session_state.get("on_page", ()))   # what is on the page stays forgotten
