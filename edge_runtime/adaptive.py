@@ -31,7 +31,6 @@ True
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from pathlib import Path
 from typing import Optional, Union
@@ -40,7 +39,7 @@ import numpy as np
 
 from .classifier import EmotionClassifier
 from .model_card import COMPANION_DIR, ModelError
-from .speaker_norm import SpeakerStats
+from .speaker_norm import SpeakerStats, read_stats
 
 #: ``listen`` keeps a speaker's statistics over about this many recent utterances, so that a new voice takes over
 #: (fold 0, int8 pair, online: one speaker alone 0.684 with it, 0.683 cumulative; the first 40 utterances of a
@@ -145,16 +144,15 @@ class AdaptiveClassifier(EmotionClassifier):
     def save_stats(self, path: Union[str, Path]) -> None:
         """Write the speaker's statistics as JSON (running sums, so :meth:`load_stats` can keep adding)."""
         with self._stats_lock:
-            Path(path).write_text(json.dumps(self.speaker.to_dict()) + "\n")
+            Path(path).write_text(self.speaker.to_json() + "\n")
 
     def load_stats(self, path: Union[str, Path]) -> None:
         """Continue from statistics written by :meth:`save_stats` (raises ``ValueError`` for another layout)."""
-        try:
-            stats = SpeakerStats.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, KeyError, TypeError, ValueError) as err:
+        try:   # this instance's forgetting applies, whatever wrote the file
+            stats = read_stats(Path(path).read_bytes(), self.speaker.columns, self.speaker.memory)
+        except OSError as err:
             raise ValueError(f"{path}: not a speaker statistics file ({type(err).__name__}: {err})") from None
-        if stats.columns != self.speaker.columns:
-            raise ValueError(f"{path}: statistics of {stats.columns} columns, the model needs {self.speaker.columns}")
-        stats.memory = self.speaker.memory       # this instance's forgetting, whatever wrote the file
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
         with self._stats_lock:
             self.speaker = stats

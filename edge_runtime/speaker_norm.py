@@ -25,7 +25,8 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Optional
+import json
+from typing import Optional, Union
 
 import numpy as np
 
@@ -88,6 +89,10 @@ class SpeakerStats:
         return {"columns": self.columns, "memory": self.memory, "n_windows": self.n_windows, "frames": self._frames,
                 "sum": self._sum.tolist(), "sumsq": self._sumsq.tolist()}
 
+    def to_json(self) -> str:
+        """:meth:`to_dict` as one line of JSON (what ``--speaker-stats`` files and :func:`read_stats` hold)."""
+        return json.dumps(self.to_dict())
+
     @classmethod
     def from_dict(cls, d: dict) -> "SpeakerStats":
         """The statistics written by :meth:`to_dict`.
@@ -111,3 +116,27 @@ class SpeakerStats:
         mean = self._sum / self._frames
         var = np.maximum(self._sumsq / self._frames - np.square(mean), 0.0)
         return mean, np.sqrt(var) + STD_FLOOR
+
+
+def read_stats(text: Union[str, bytes], columns: int, memory: Optional[float] = None) -> SpeakerStats:
+    """Statistics saved as JSON by :meth:`SpeakerStats.to_dict`, for a model reading ``columns`` columns, fading
+    with ``memory`` from now on (whatever wrote them); ``ValueError`` with one line saying why not.
+
+    >>> s = SpeakerStats(2); s.update(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    >>> read_stats(s.to_json(), 2, memory=20).memory
+    20
+    >>> try:
+    ...     read_stats(s.to_json(), 40)
+    ... except ValueError as err:
+    ...     print(err)
+    statistics of 2 columns, the model needs 40
+    """
+    try:
+        stats = SpeakerStats.from_dict(json.loads(text))
+    except (KeyError, TypeError, ValueError) as err:     # a UnicodeDecodeError is a ValueError
+        why = str(err).splitlines()[0][:80] if str(err) else ""
+        raise ValueError(f"not a speaker statistics file ({type(err).__name__}: {why})") from None
+    if stats.columns != columns:
+        raise ValueError(f"statistics of {stats.columns} columns, the model needs {columns}")
+    stats.memory = memory
+    return stats

@@ -19,7 +19,7 @@ pytest.importorskip("streamlit")
 from edge_runtime.adaptive import AdaptiveClassifier  # noqa: E402
 from edge_runtime.audio import load_audio  # noqa: E402
 from edge_runtime.classifier import EmotionClassifier  # noqa: E402
-from webapp.analysis import UploadError, analyse, learn_voice, read_voice, voice_json  # noqa: E402
+from webapp.analysis import UploadError, analyse, learn_voice, read_voice  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE = os.environ.get("SER_REQUIRE_BROWSER_TEST") == "1"
@@ -101,24 +101,24 @@ def test_voice_statistics_round_trip_and_bad_files(data_root, tmp_path):
     for clip in voice_clips(data_root, 3):
         clf.enrol(clf.features(load_audio(clip, 16000), 16000))
     clf.save_stats(tmp_path / "cli.json")               # the format of --speaker-stats
-    for data in ((tmp_path / "cli.json").read_bytes(), voice_json(clf.speaker)):
+    for data in ((tmp_path / "cli.json").read_bytes(), clf.speaker.to_json().encode()):
         stats = read_voice(data, "me.json", clf.speaker.columns, memory=None)
         assert stats.n_windows == 3 and stats.memory is None
         np.testing.assert_allclose(stats.mean_std()[0], clf.speaker.mean_std()[0])
-    (tmp_path / "web.json").write_bytes(voice_json(clf.speaker))   # and the page's download on the device
+    (tmp_path / "web.json").write_bytes(clf.speaker.to_json().encode())   # and the page's download on the device
     device = AdaptiveClassifier("int8")
     device.load_stats(tmp_path / "web.json")
     assert device.speaker.n_windows == 3
     np.testing.assert_allclose(device.speaker.mean_std()[1], clf.speaker.mean_std()[1])
-    good = json.loads(voice_json(clf.speaker))
-    for data, why in ((b"\xff\xfe not json", "not a voice statistics file"),
+    good = clf.speaker.to_dict()
+    for data, why in ((b"\xff\xfe not json", "not a speaker statistics file"),
                       (json.dumps({**good, "sum": [1.0, 2.0]}).encode(), "wrong shape"),
-                      (json.dumps({"columns": 40}).encode(), "not a voice statistics file")):
+                      (json.dumps({"columns": 40}).encode(), "not a speaker statistics file")):
         with pytest.raises(UploadError, match=why) as err:
             read_voice(data, "bad.json", clf.speaker.columns)
         assert "bad.json" in str(err.value) and "\n" not in str(err.value)
-    with pytest.raises(UploadError, match="statistics of 40 columns, this model needs 13"):
-        read_voice(voice_json(clf.speaker), "other.json", 13)
+    with pytest.raises(UploadError, match="statistics of 40 columns, the model needs 13"):
+        read_voice(clf.speaker.to_json().encode(), "other.json", 13)
 
 
 # --- the page in a real browser -------------------------------------------------------------

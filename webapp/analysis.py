@@ -1,7 +1,6 @@
 """What the page shows for one uploaded clip, computed without Streamlit (testable)."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -16,7 +15,7 @@ from edge_runtime.adaptive import AdaptiveClassifier
 from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
 from edge_runtime.classifier import EmotionClassifier, Prediction
 from edge_runtime.segments import Segment, Summary, segment_audio
-from edge_runtime.speaker_norm import SpeakerStats
+from edge_runtime.speaker_norm import SpeakerStats, read_stats
 from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 
 #: Uploads longer than this are refused. A clip longer than two model windows (6.4 s) is shown as emotion
@@ -113,21 +112,11 @@ def learn_voice(classifier: AdaptiveClassifier, analysis: Analysis) -> None:
 
 def read_voice(data: bytes, name: str, columns: int, memory: Optional[float] = None) -> SpeakerStats:
     """Voice statistics saved earlier (the page's download, or ``--speaker-stats`` of the CLI), fading with
-    ``memory`` from now on, or :class:`UploadError` with a one-line reason."""
+    ``memory`` from now on (:func:`edge_runtime.speaker_norm.read_stats`), or :class:`UploadError` with one line."""
     try:
-        stats = SpeakerStats.from_dict(json.loads(data.decode("utf-8")))
-    except (UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
-        why = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
-        raise UploadError(f"{name}: not a voice statistics file ({why})") from None
-    if stats.columns != columns:
-        raise UploadError(f"{name}: statistics of {stats.columns} columns, this model needs {columns}")
-    stats.memory = memory
-    return stats
-
-
-def voice_json(stats: SpeakerStats) -> bytes:
-    """``stats`` as the JSON :func:`read_voice` and ``--speaker-stats`` read."""
-    return (json.dumps(stats.to_dict()) + "\n").encode()
+        return read_stats(data, columns, memory)
+    except ValueError as err:
+        raise UploadError(f"{name}: {err}") from None
 
 
 def _analyse_long(name: str, audio: np.ndarray, sr: int, mfcc: np.ndarray, classifier: EmotionClassifier,

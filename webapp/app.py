@@ -15,7 +15,7 @@ from edge_runtime.model_card import BUNDLED, BUNDLED_DIR, ModelError
 from edge_runtime.segments import DEFAULT_HOP
 
 from webapp.analysis import (MAX_UPLOAD_SECONDS, UploadError, analyse, learn_voice, plain, read_voice,
-                              segment_rows, segments_csv, voice_json)
+                              segment_rows, segments_csv)
 from webapp.cli import MAX_UPLOAD_MB
 from webapp.plots import mfcc_figure, scores_figure, timeline_figure, waveform_figure
 
@@ -167,7 +167,7 @@ def main() -> None:
             else:
                 st.progress(voice.n_windows / clf.enrol_windows,
                             text=f"Heard {voice.n_windows} of {clf.enrol_windows} clips of your voice")
-            st.download_button("Download my voice statistics", voice_json(voice), file_name="my-voice.json",
+            st.download_button("Download my voice statistics", voice.to_json(), file_name="my-voice.json",
                                mime="application/json",
                                help="To carry your voice to another session, or to the device: "
                                     "python -m edge_runtime listen --speaker-stats my-voice.json")
