@@ -64,13 +64,14 @@ def analysed(data: bytes, name: str, clf: EmotionClassifier):
     voice being learned must hear each upload once (a repeat is answered with a copy of the statistics)."""
     digest = hashlib.sha256(data).hexdigest()
     st.session_state.setdefault("on_page", set()).add(digest)
-    key = (digest, str(clf.model_path), isinstance(clf, AdaptiveClassifier))
+    adaptive = isinstance(clf, AdaptiveClassifier)
+    key = (digest, str(clf.model_path), adaptive)
     last = st.session_state.get("last")
     if last is not None and last[0] == key:
         return last[1]
     heard = st.session_state.setdefault("heard", set())
-    learning = isinstance(clf, AdaptiveClassifier) and digest not in heard
-    if isinstance(clf, AdaptiveClassifier) and not learning:
+    learning = adaptive and digest not in heard
+    if adaptive and not learning:
         clf = clf.for_new_speaker(copy.deepcopy(clf.speaker))
     result = analyse(data, name, clf)
     if learning:
@@ -125,6 +126,38 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
                f"peak-normalised and fitted to one {cfg.window_seconds:.2f} s window.")
 
 
+def voice_panel(clf: AdaptiveClassifier) -> None:
+    """The sidebar's state of the visitor's voice: progress or adapted, download, load, forget."""
+    with st.sidebar:
+        voice = st.session_state.voice
+        if clf.adapted:
+            st.success(f"Adapted to your voice ({voice.n_windows} clips or utterances heard).")
+        else:
+            st.progress(voice.n_windows / clf.enrol_windows,
+                        text=f"Heard {voice.n_windows} of {clf.enrol_windows} clips of your voice")
+        st.download_button("Download my voice statistics", voice.to_json(), file_name="my-voice.json",
+                           mime="application/json",
+                           help="To carry your voice to another session, or to the device: "
+                                "python -m edge_runtime listen --speaker-stats my-voice.json")
+        saved = st.file_uploader("Load voice statistics", type=["json"], key="voice_file")
+        digest = None if saved is None else hashlib.sha256(saved.getvalue()).hexdigest()
+        loaded = st.session_state.setdefault("loaded", set())
+        if digest is not None and digest not in loaded:
+            try:   # each file once: the uploader keeps it across re-runs, and the voice goes on learning
+                st.session_state.voice = read_voice(saved.getvalue(), saved.name, voice.columns, voice.memory)
+            except UploadError as err:
+                st.error(plain(str(err)))
+            else:
+                loaded.add(digest)
+                st.session_state.pop("last", None)     # the clip on the page is answered anew
+                st.rerun()
+        if st.button("Forget my voice"):
+            st.session_state.voice = clf.for_new_speaker().speaker
+            st.session_state.heard = set(st.session_state.get("on_page", ()))   # what is on the page stays forgotten
+            st.session_state.pop("last", None)
+            st.rerun()
+
+
 def main() -> None:
     st.set_page_config(page_title="Speech emotion", page_icon="🎙️", layout="centered")
     st.title("Speech emotion recognition")
@@ -160,33 +193,7 @@ def main() -> None:
         if recording is not None:
             show(recording.getvalue(), "recording.wav", clf)
     if learn:   # after the uploads, so that it counts the one just heard
-        with st.sidebar:
-            voice = st.session_state.voice
-            if clf.adapted:
-                st.success(f"Adapted to your voice ({voice.n_windows} clips or utterances heard).")
-            else:
-                st.progress(voice.n_windows / clf.enrol_windows,
-                            text=f"Heard {voice.n_windows} of {clf.enrol_windows} clips of your voice")
-            st.download_button("Download my voice statistics", voice.to_json(), file_name="my-voice.json",
-                               mime="application/json",
-                               help="To carry your voice to another session, or to the device: "
-                                    "python -m edge_runtime listen --speaker-stats my-voice.json")
-            saved = st.file_uploader("Load voice statistics", type=["json"], key="voice_file")
-            loaded = st.session_state.setdefault("loaded", set())
-            if saved is not None and hashlib.sha256(saved.getvalue()).hexdigest() not in loaded:
-                try:   # each file once: the uploader keeps it across re-runs, and the voice goes on learning
-                    st.session_state.voice = read_voice(saved.getvalue(), saved.name, voice.columns, voice.memory)
-                except UploadError as err:
-                    st.error(plain(str(err)))
-                else:
-                    loaded.add(hashlib.sha256(saved.getvalue()).hexdigest())
-                    st.session_state.pop("last", None)     # the clip on the page is answered anew
-                    st.rerun()
-            if st.button("Forget my voice"):
-                st.session_state.voice = clf.for_new_speaker().speaker
-                st.session_state.heard = set(st.session_state.get("on_page", ()))   # what is on the page stays forgotten
-                st.session_state.pop("last", None)
-                st.rerun()
+        voice_panel(clf)
 
 
 main()
