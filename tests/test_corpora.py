@@ -149,6 +149,6 @@ def test_cli_data_flag_mixes_a_folder_with_ravdess(tmp_path, data_root, cache_ro
     split = json.loads((out / "split.json").read_text())
     assert split["test"]["speakers"] == ["mydata/ben", "ravdess/21"]
     assert set(split["train"]["per_corpus"]) == {"ravdess", "mydata"}
-    assert all(f.startswith(("ravdess:", "folder:")) for f in split["files"]["train"])
+    assert all(f.startswith(("ravdess:", "mydata:")) for f in split["files"]["train"])
     report = json.loads((out / "report.json").read_text())
     assert set(report["per_corpus"]) == {"ravdess", "mydata", "all"}

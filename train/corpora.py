@@ -9,11 +9,12 @@ A source is ``KIND=PATH`` (the form of ``python -m train --data``):
 * ``folder=PATH`` — your own recordings, ``PATH/<emotion>/*.wav|flac|ogg|opus|mp3``
   with ``<emotion>`` one of the 8 labels; the corpus is named after the
   folder, and the speaker is the file name up to its first ``_`` (``anna_01.wav``
-  is speaker ``anna``; a name without ``_`` counts as the folder's one speaker).
+  is speaker ``anna``; a name without ``_`` counts as the folder's one speaker);
+* ``NAME=PATH`` — the same generic layout, the corpus named ``NAME`` whatever the folder is called.
 
 Without any source, every shared folder that exists is read:
-``../shared/data/{ravdess,ravdess-song,crema-d}`` beside the checkout
-(``$RAVDESS_DIR`` still overrides the RAVDESS folder).
+``../shared/data/{ravdess,ravdess-song,crema-d,ased,emovo,turev}`` beside the checkout
+(``$RAVDESS_DIR`` still overrides the RAVDESS folder); the last three are generic folders.
 """
 from __future__ import annotations
 
@@ -28,42 +29,67 @@ from edge_runtime.config import EMOTIONS
 from . import cremad, ravdess
 from .clips import Clip, DatasetError
 
-KINDS = ("ravdess", "ravdess-song", "crema-d", "folder")
+#: Corpora read by their own file names; any other name in ``NAME=PATH`` is a generic folder called ``NAME``.
+NAMED_KINDS = ("ravdess", "ravdess-song", "crema-d")
+KINDS = (*NAMED_KINDS, "folder")
 FOLDER_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
 #: Licence of each published corpus (a model trained on one inherits its terms; see README).
 LICENCES = {"ravdess": "CC BY-NC-SA 4.0 (Livingstone & Russo 2018)",
             "ravdess-song": "CC BY-NC-SA 4.0 (Livingstone & Russo 2018)",
-            "crema-d": "ODbL 1.0 / Database Contents License 1.0 (Cao et al. 2014)"}
-#: The shared folders read when no source is named, in this order.
-SHARED_FOLDERS = ("ravdess", "ravdess-song", "crema-d")
+            "crema-d": "ODbL 1.0 / Database Contents License 1.0 (Cao et al. 2014)",
+            "ased": "research use, citation requested (Retta et al. 2022)",
+            "emovo": "research use, citation requested (Costantini et al. 2014)",
+            "turev": "CC BY-NC-ND 4.0 (Canpolat et al. 2020)"}
+#: The shared folders read when no source is named, in this order (after the named kinds, generic folders).
+SHARED_FOLDERS = ("ravdess", "ravdess-song", "crema-d", "ased", "emovo", "turev")
 
 
 @dataclass(frozen=True)
 class Source:
-    """One ``KIND=PATH`` source."""
+    """One ``KIND=PATH`` source; ``name`` names a generic folder's corpus (default: the folder's name)."""
 
     kind: str
     root: Path
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise DatasetError(f"unknown corpus kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if self.kind != "folder" and self.name:
+            raise DatasetError(f"only a generic folder takes a corpus name ({self.kind} is named by its files)")
+        if self.kind == "folder" and not self.name:
+            object.__setattr__(self, "name", Path(self.root).resolve().name)
+
+    @property
+    def corpus(self) -> str:
+        """The corpus name its clips carry in logs, reports and clip references (a generic folder's name)."""
+        return self.name if self.kind == "folder" else self.kind
 
     @classmethod
     def parse(cls, text: str) -> "Source":
-        """``"crema-d=/data/CREMA-D/AudioWAV"`` -> ``Source("crema-d", Path(...))``; a bare path is RAVDESS.
+        """``"crema-d=/data/CREMA-D/AudioWAV"`` -> ``Source("crema-d", Path(...))``; a bare path is RAVDESS; a
+        name other than :data:`KINDS` is a generic folder with that corpus name.
 
         >>> Source.parse("crema-d=/data/cremad")
-        Source(kind='crema-d', root=PosixPath('/data/cremad'))
+        Source(kind='crema-d', root=PosixPath('/data/cremad'), name='')
+        >>> Source.parse("savee=/data/SAVEE/by-emotion").corpus
+        'savee'
         """
         kind, sep, path = text.partition("=")
         if not sep:
             return cls("ravdess", Path(text))
         if not path:
             raise DatasetError(f"--data {text!r}: no folder after '='")
-        return cls(kind.strip().lower(), Path(path))
+        kind = kind.strip().lower()
+        if kind in KINDS:
+            return cls(kind, Path(path))
+        if not kind or any(ch in kind for ch in "/:\\ "):
+            raise DatasetError(f"--data {text!r}: a corpus name has no '/', ':' or spaces")
+        return cls("folder", Path(path), kind)
 
     def __str__(self) -> str:
+        if self.kind == "folder" and self.name != Path(self.root).resolve().name:
+            return f"{self.name}={self.root}"
         return f"{self.kind}={self.root}"
 
 
@@ -78,29 +104,29 @@ def default_sources() -> list[Source]:
     """Every shared corpus folder that exists (``$RAVDESS_DIR`` replaces the RAVDESS one)."""
     shared = shared_data_dir()
     found = []
-    for kind in SHARED_FOLDERS:
-        root = ravdess.default_root() if kind == "ravdess" else shared / kind
+    for name in SHARED_FOLDERS:
+        root = ravdess.default_root() if name == "ravdess" else shared / name
         if root.is_dir():
-            found.append(Source(kind, root))
+            found.append(Source(name if name in NAMED_KINDS else "folder", root))
     if not found:
         raise DatasetError(f"no corpus found in {shared}; name one with --data KIND=PATH "
                            f"(KIND one of {', '.join(KINDS)})")
     return found
 
 
-def scan_folder(root: Path) -> list[Clip]:
-    """Clips of the generic layout ``root/<emotion>/*``; other sub-folders are skipped with a warning."""
+def scan_folder(root: Path, corpus: str = "") -> list[Clip]:
+    """Clips of the generic layout ``root/<emotion>/*`` (corpus ``corpus``, default the folder's name); other
+    sub-folders are skipped with a warning."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"folder not found: {root}")
-    corpus = root.resolve().name
     clips, unknown = [], []
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
         if sub.name.lower() not in EMOTIONS:
             unknown.append(sub.name)
             continue
         for path in sorted(p for p in sub.rglob("*") if p.suffix.lower() in FOLDER_SUFFIXES and p.is_file()):
-            clips.append(clip_at("folder", path, root))
+            clips.append(clip_at("folder", path, root, corpus))
     if unknown:
         warnings.warn(f"{root}: skipped sub-folder(s) not named after an emotion: {', '.join(unknown)} "
                       f"(expected {', '.join(EMOTIONS)})", stacklevel=2)
@@ -115,7 +141,7 @@ def scan_source(source: Source, include_song: bool = True) -> list[Clip]:
         return ravdess.scan(source.root, include_song=include_song)
     if source.kind == "crema-d":
         return cremad.scan(source.root)
-    return scan_folder(source.root)
+    return scan_folder(source.root, source.name)
 
 
 def scan_sources(sources: Optional[Sequence[Source]] = None, include_song: bool = True) -> list[Clip]:
@@ -131,14 +157,15 @@ def scan_sources(sources: Optional[Sequence[Source]] = None, include_song: bool 
     return sorted(clips, key=lambda c: str(c.path))
 
 
-def clip_at(kind: str, path: Path, root: Path) -> Clip:
-    """The clip of file ``path`` in a ``kind`` source rooted at ``root`` (labels from its name or folder)."""
+def clip_at(kind: str, path: Path, root: Path, corpus: str = "") -> Clip:
+    """The clip of file ``path`` in a ``kind`` source rooted at ``root`` (labels from its name or folder; a generic
+    folder's corpus is ``corpus``, default the folder's name)."""
     if kind in ("ravdess", "ravdess-song"):
         return ravdess.parse_name(path)
     if kind == "crema-d":
         return cremad.parse_name(path)
     rel = Path(path).resolve().relative_to(Path(root).resolve())
-    corpus, emotion = Path(root).resolve().name, rel.parts[0].lower()
+    corpus, emotion = corpus or Path(root).resolve().name, rel.parts[0].lower()
     if emotion not in EMOTIONS:
         raise DatasetError(f"{path}: folder {rel.parts[0]!r} is not an emotion")
     who = Path(path).stem.split("_", 1)[0] if "_" in Path(path).stem else "all"
@@ -146,18 +173,23 @@ def clip_at(kind: str, path: Path, root: Path) -> Clip:
 
 
 def resolve_ref(ref: str, sources: Sequence[Source]) -> Clip:
-    """The clip a run folder names as ``"KIND:relative/path"`` (see ``train.trainer.clip_ref``), found under the
-    first source of that kind; any other path is tried against every source in turn."""
-    kind, sep, rel = ref.partition(":")
-    if sep and kind in KINDS:
+    """The clip a run folder names as ``"CORPUS:relative/path"`` (see ``train.trainer.clip_ref``), found under the
+    source of that corpus (``folder:`` references of older runs: the first generic folder that holds the file);
+    any other path is tried against every source in turn."""
+    corpus, sep, rel = ref.partition(":")
+    if sep and len(corpus) > 1:   # not a Windows drive letter
         for s in sources:
-            if s.kind == kind:
-                return clip_at(kind, s.root / rel, s.root)
-        raise DatasetError(f"{ref}: no {kind} folder given (--data {kind}=PATH)")
+            if s.corpus == corpus or (corpus == "folder" == s.kind and (s.root / rel).is_file()):
+                return clip_at(s.kind, s.root / rel, s.root, s.name)
+        if corpus in ("ravdess", "ravdess-song"):   # one RAVDESS folder may hold both
+            for s in sources:
+                if s.kind in ("ravdess", "ravdess-song"):
+                    return clip_at(s.kind, s.root / rel, s.root)
+        raise DatasetError(f"{ref}: no {corpus} folder given (--data {corpus}=PATH)")
     for s in sources:   # an absolute path, or one relative to a source's root (run folders of before several corpora)
         path = Path(ref) if Path(ref).is_absolute() else s.root / ref
         try:
-            return clip_at(s.kind, path, s.root)
+            return clip_at(s.kind, path, s.root, s.name)
         except (DatasetError, ValueError):
             continue
     raise DatasetError(f"{ref}: not a clip of any source")

@@ -115,12 +115,13 @@ def take(features: FeatureSet, jobs: Sequence[Job], part: slice) -> tuple[np.nda
 
 
 def clip_ref(clip: Clip, sources: Sequence[Source]) -> str:
-    """``"KIND:relative/path"`` for a clip under one of ``sources`` (else its absolute path)."""
+    """``"CORPUS:relative/path"`` for a clip under one of ``sources`` (else its absolute path); RAVDESS references
+    keep the source's kind (``ravdess:`` for song clips read from a folder that holds both)."""
     for s in sources:
         root = s.root.resolve()
         path = clip.path.resolve()
         if path.is_relative_to(root):
-            return f"{s.kind}:{path.relative_to(root)}"
+            return f"{s.corpus}:{path.relative_to(root)}"
     return str(clip.path.resolve())
 
 
