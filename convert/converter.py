@@ -67,6 +67,16 @@ def corpora_card(counts: dict) -> dict:
             for c, n in counts.items()}
 
 
+def run_recipe_block(run_dir: Path, run_config: dict) -> dict:
+    """The card's ``training.recipe``: the recipe file (name, hash, ``--set`` changes) and the settings the run in
+    ``run_dir`` was trained with (see :func:`train.recipe.settings_of_run`)."""
+    from train.recipe import recipe_block, settings_of_run
+    from train.trainer import RunSetup
+
+    corpora = [s.corpus for s in RunSetup.load(run_dir).sources]
+    return recipe_block(run_config.get("recipe"), settings_of_run(run_config, corpora))
+
+
 def evaluation_card(run_dirs: Sequence[Path]) -> dict:
     """Per-corpus held-out figures (accuracy, UAR, chance) of each run, keyed by protocol (and left-out corpus)."""
     out = {}
@@ -166,7 +176,7 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     log(report)
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     training = {"protocol": run_config["train"]["protocol"], "epochs": run_config["train"]["epochs"],
-                "recipes": list(run_config["train"].get("recipes") or ()),
+                "recipe": run_recipe_block(run_dir, run_config),
                 "kept": metrics.get("extra", {}).get("kept"),
                 "corpora": corpora_card(metrics.get("extra", {}).get("clips_per_corpus", {})),
                 "split": {k: v for k, v in split.items() if k != "files"},

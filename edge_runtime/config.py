@@ -154,13 +154,13 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FeatureConfig":
-        """Build from a dictionary; unknown keys are an error, not ignored.
-
-        A version-1 config (written before DC removal existed) reads back with
-        ``remove_dc`` and the high-pass off, as it was trained.
-        """
-        before_v2 = {"remove_dc": False, "highpass_hz": 0.0} if data.get("version", 1) < 2 else {}
-        return cls(**{**before_v2, **fields_from(cls, data, "feature")})
+        """Build from a dictionary; unknown keys are an error, not ignored (so is a config of another pipeline
+        version, whose fields may mean something else: :data:`FEATURE_PIPELINE_VERSION`)."""
+        version = data.get("version", 1)
+        if version != FEATURE_PIPELINE_VERSION:
+            raise ValueError(f"made for feature pipeline version {version}, this code implements version "
+                             f"{FEATURE_PIPELINE_VERSION}; retrain or reconvert the model")
+        return cls(**fields_from(cls, data, "feature"))
 
     @classmethod
     def from_json(cls, text: str) -> "FeatureConfig":

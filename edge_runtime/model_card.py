@@ -19,8 +19,6 @@ import numpy as np
 from .config import FEATURE_PIPELINE_VERSION, FeatureConfig
 from .speaker_norm import normalise_speaker
 
-#: Feature pipeline versions this runtime reproduces (version 1 had no DC removal or high-pass).
-SUPPORTED_VERSIONS = (1, FEATURE_PIPELINE_VERSION)
 
 #: Folder of the models shipped inside the package.
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
@@ -35,9 +33,8 @@ ENROL_WINDOWS = 10
 #: Weight of the speaker-adapted model's scores in the average with the default model's, once enrolled.
 ADAPT_WEIGHT = 0.667
 SIDECAR = "model.json"
-#: Version of the ``model.json`` schema written by :func:`build_card` (1: before corpora and evaluation).
+#: Version of the ``model.json`` schema written by :func:`build_card`, the one this runtime reads.
 CARD_FORMAT = 2
-SUPPORTED_FORMATS = (1, 2)
 
 
 class ModelError(Exception):
@@ -125,9 +122,13 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
         raise ModelError(f"{path}: no {SIDECAR} beside it (the converter writes one; it holds labels and features)")
     try:
         meta = json.loads(sidecar.read_text())
-        if meta.get("format", 1) not in SUPPORTED_FORMATS:
-            raise ModelError(f"{sidecar}: model card format {meta.get('format')} is not one this runtime reads "
-                             f"({', '.join(map(str, SUPPORTED_FORMATS))}); upgrade the package")
+        if meta.get("format") != CARD_FORMAT:
+            raise ModelError(f"{sidecar}: model card format {meta.get('format')} is not the one this runtime reads "
+                             f"({CARD_FORMAT}); reconvert the model or use the package that made it")
+        version = meta["feature_config"].get("version")
+        if version != FEATURE_PIPELINE_VERSION:
+            raise ModelError(f"{path}: made for feature pipeline version {version}, this runtime implements "
+                             f"version {FEATURE_PIPELINE_VERSION}; upgrade the package or reconvert the model")
         config = FeatureConfig.from_dict(meta["feature_config"])
         norm = meta["input_normalisation"]
         mean = np.asarray(norm["mean"], dtype=np.float32)
@@ -136,10 +137,6 @@ def load_card(model: Optional[Union[str, Path]] = None) -> ModelCard:
         speaker_norm = _speaker_norm_block(meta.get("speaker_norm"), config)
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ModelError(f"{sidecar}: unusable model metadata ({type(err).__name__}: {err})") from None
-    if config.version not in SUPPORTED_VERSIONS:
-        raise ModelError(f"{path}: made for feature pipeline version {config.version}, this runtime implements "
-                         f"versions {', '.join(map(str, SUPPORTED_VERSIONS))}; upgrade the package or reconvert "
-                         f"the model")
     if labels != config.labels:
         raise ModelError(f"{sidecar}: labels differ from the feature config's labels")
     if mean.shape != (config.n_features,) or std.shape != (config.n_features,) or np.any(std <= 0):

@@ -22,14 +22,13 @@ def converted(smoke_run, tmp_path_factory, cache_root):
     return out, sidecar
 
 
-@pytest.mark.parametrize("utterance_norm", ["none", "subtract", "contrast"])
-def test_export_graph_equals_keras_on_a_fresh_model(utterance_norm):
+def test_export_graph_equals_keras_on_a_fresh_model():
     from convert.export import build_export_function, input_normalisation
     from train.hparams import ModelConfig
     from train.model import build_model
 
     rng = np.random.default_rng(0)
-    model = build_model(200, 40, 8, ModelConfig(utterance_norm=utterance_norm), rng.normal(size=40),
+    model = build_model(200, 40, 8, ModelConfig(), rng.normal(size=40),
                         rng.uniform(50, 500, size=40))
     fn = build_export_function(model)
     mean, std = input_normalisation(model)

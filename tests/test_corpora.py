@@ -139,13 +139,14 @@ def test_cli_data_flag_mixes_a_folder_with_ravdess(tmp_path, data_root, cache_ro
     root = _folder_corpus(tmp_path / "mydata", data_root)
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--data", f"ravdess={data_root}",
-                           "--data", f"folder={root}", "--test-speakers", "21,mydata/ben", "--val-speakers", "",
+                           "--data", f"folder={root}", "--set", "test_speakers=ravdess/21,mydata/ben", "--set", "val_speakers=",
                            "--max-clips", "24", "--epochs", "1", "--members", "1", "--cache-dir", str(cache_root),
                            "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "mydata" in proc.stdout and "ravdess" in proc.stdout
     run_config = json.loads((out / "run_config.json").read_text())
     assert [s.split("=")[0] for s in run_config["sources"]] == ["ravdess", "folder"]
+    assert run_config["train"]["val_speakers"] == [] and "mydata/ben" in run_config["train"]["test_speakers"]
     split = json.loads((out / "split.json").read_text())
     assert split["test"]["speakers"] == ["mydata/ben", "ravdess/21"]
     assert set(split["train"]["per_corpus"]) == {"ravdess", "mydata"}

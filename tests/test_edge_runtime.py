@@ -117,10 +117,18 @@ def test_missing_or_incompatible_model_is_one_clear_line(tmp_path, clip_path):
     assert out.returncode == 2 and "feature pipeline version 99" in out.stderr
     assert len(out.stderr.strip().splitlines()) <= 2  # the interpreter's INFO line, then ours
 
-    meta["feature_config"]["version"] = 1
+    meta["feature_config"]["version"] = 1          # an old pipeline (no DC removal) is refused, not guessed at
+    (lonely.parent / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="feature pipeline version 1, this runtime implements version 2"):
+        EmotionClassifier(lonely)
+    meta["feature_config"]["version"] = 2
     meta["feature_config"]["preemphasis"] = 0.97
     (lonely.parent / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="preemphasis"):
+        EmotionClassifier(lonely)
+    meta["format"] = 1
+    (lonely.parent / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="model card format 1 is not the one this runtime reads"):
         EmotionClassifier(lonely)
 
 

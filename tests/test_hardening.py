@@ -106,8 +106,7 @@ def test_odd_rate_files_cost_bounded_memory_and_a_bad_rate_does_not_stop_the_bat
 
 
 def test_dc_offset_does_not_change_the_answer(clf):
-    if not clf.config.remove_dc:
-        pytest.skip("the model in use predates DC removal (feature pipeline version 1)")
+    assert clf.config.remove_dc
     x, sr = read_audio(SAMPLES[0])
     ref = clf.predict(x, sr)
     for offset in (0.005, -0.02, 0.1):

@@ -83,13 +83,19 @@ def test_without_validation_keeps_the_last_epoch(tmp_path, data_root, cache_root
 @pytest.mark.parametrize("args, message", [
     (["--data", "/nonexistent/ravdess"], "dataset folder not found"),
     (["--resume", "/nonexistent/run"], "nothing to resume"),
-    (["--protocol", "speaker", "--test-speakers", "23,24"], "no clips"),
+    (["--protocol", "speaker", "--set", "test_speakers=ravdess/23,ravdess/24"], "no clips"),
     (["--protocol", "corpus"], "needs --test-corpus"),
     (["--protocol", "corpus", "--test-corpus", "tess"], "is not among the corpora read"),
-    (["--data", "emodb=/tmp"], "unknown corpus kind"),
+    (["--data", "emodb=/nonexistent/emodb"], "folder not found"),
+    (["--data", "a/b=/tmp"], "a corpus name has no '/'"),
     (["--members", "0"], "members must be at least 1"),
-    (["--average-last", "-1"], "average-last is a number of epochs"),
-    (["--mic-eq", "1.5"], "eq_prob is a share of examples"),
+    (["--set", "train.average_last=-1"], "average_last is a number of epochs"),
+    (["--set", "model.gru_units=1.5"], "expected a whole number"),
+    (["--set", "prosody=maybe"], "expected true or false"),
+    (["--set", "mel_masks=2"], "no such recipe field"),
+    (["--set", "epoch_size"], "expected FIELD=VALUE"),
+    (["--recipe", "deep"], "no recipe 'deep'; the recipes are companion, default"),
+    (["--resume", "/nonexistent/run", "--set", "epochs=3"], "a resumed run keeps its recipe"),
 ])
 def test_cli_user_errors_are_one_line(args, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "train", "--out", str(tmp_path / "r"), *args],
@@ -100,55 +106,36 @@ def test_cli_user_errors_are_one_line(args, message, tmp_path):
     assert lines[-1].startswith("error:") and all(line.startswith("warning: ") for line in lines[:-1])
 
 
-def test_mel_masks_lower_whole_mel_bands_and_nothing_else():
-    from edge_runtime.features import dct_matrix
-    from train.batches import AugmentedBatches
-    from train.hparams import SpecAugmentConfig
-
-    rng = np.random.default_rng(0)
-    dct = dct_matrix(40, 64).astype(np.float32)
-    x = (rng.standard_normal((4, 200, 64)) * 10).astype(np.float32) @ dct.T   # MFCCs of random log-mel
-    batches = AugmentedBatches(x, np.arange(4), 8, 4, fill=x.reshape(-1, 40).mean(0),
-                               config=SpecAugmentConfig(mel_masks=1, max_mel_mask=10))
-    log_mel = x[0] @ dct                       # the log-mel part the MFCCs keep
-    after = batches._mask_mel_bands(x[0].copy())
-    assert not np.allclose(after, x[0])
-
-    def masked(start, width):                  # bands lowered to each frame's floor, back to MFCCs
-        m = log_mel.copy()
-        m[:, start:start + width] = log_mel.min(axis=1, keepdims=True)
-        return m @ dct.T
-
-    matches = [(s, w) for w in range(1, 11) for s in range(0, 65 - w) if np.allclose(masked(s, w), after, atol=1e-3)]
-    assert len(matches) == 1   # exactly one run of at most 10 adjacent mel bands explains the change
-
-
 @pytest.mark.slow
-def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, clip_path):
+def test_cli_trains_a_recipe_with_changes_and_records_them(tmp_path, cache_root, clip_path):
     import zipfile
 
     import h5py
 
     from train.model import load_model, members_of
+    from train.recipe import Recipe, settings_of_run
 
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "train", "--out", str(out), "--max-clips", "24", "--epochs", "1",
-                           "--mel-masks", "1", "--mic-eq", "0.5", "--reverb", "0.25", "--speakers", "0.5",
-                           "--members", "2",
-                           "--patience", "3", "--utterance-norm", "subtract", "--prosody", "--recipes", "default,deep",
-                           "--variants", "clean,stretch,speed", "--cache-dir", str(cache_root),
-                           "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=600)
+    changes = ["epoch_size=64", "model.conv_filters=16,16", "model.gru_units=16", "train.corpus_power=0.75"]
+    proc = subprocess.run([sys.executable, "-m", "train", "--recipe", "default", "--out", str(out),
+                           "--max-clips", "24", "--epochs", "1", "--members", "2",
+                           *[a for c in changes for a in ("--set", c)], "--set", "corpora=ravdess,ravdess-song",
+                           "--cache-dir", str(cache_root), "--workers", "2", "--quiet"],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout and "Traceback" not in proc.stderr
-    assert "seed 42, default" in proc.stdout and "seed 1042, deep" in proc.stdout
+    assert "seed 42:" in proc.stdout and "seed 1042:" in proc.stdout
     assert "kept epoch 1" in proc.stdout   # the mean of the last 10 of 1 epoch is that epoch
-    assert "warning: --patience applies to --average-last 0" in proc.stderr   # not silently ignored
     run_config = json.loads((out / "run_config.json").read_text())
-    assert run_config["spec_augment"]["mel_masks"] == 1 and run_config["train"]["epochs"] == 1
-    assert run_config["spec_augment"]["eq_prob"] == 0.5 and run_config["spec_augment"]["reverb_prob"] == 0.25
-    assert run_config["spec_augment"]["speaker_prob"] == 0.5
-    assert run_config["train"]["variants"] == ["clean", "stretch", "speed"]
-    assert run_config["train"]["members"] == 2 and run_config["model"]["utterance_norm"] == "subtract"
+    # the run is the recipe with exactly those changes, named and hashed as such
+    expected = Recipe.load("default").with_settings([*changes, "corpora=ravdess,ravdess-song",
+                                                      "train.epochs=1", "train.members=2"])
+    assert run_config["recipe"]["name"] == "default" and run_config["recipe"]["sha256"] == expected.sha256
+    assert run_config["recipe"]["set"][:4] == changes
+    corpora = [s.split("=")[0] for s in run_config["sources"]]
+    assert corpora == ["ravdess", "ravdess-song"]
+    assert settings_of_run(run_config, corpora) == expected.settings()
+    assert run_config["train"]["epoch_size"] == 64 and run_config["model"]["gru_units"] == 16
     assert run_config["features"]["prosody"] and json.loads((out / "feature_config.json").read_text())["prosody"]
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2"}
     members = json.loads((out / "metrics.json").read_text())["extra"]["members"]
@@ -159,10 +146,7 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
     assert names and not any("optimizer" in n for n in names)   # weights only, as for one model
     model = load_model(out / "model.keras")
     first, second = members_of(model)
-    assert first.get_layer("utterance_norm").mode == "subtract"
-    assert [l.name for l in second.layers if l.name.startswith("conv")] == ["conv1", "conv2", "conv3"]   # deep
-    assert "conv3" not in [l.name for l in first.layers]
-    assert run_config["train"]["recipes"] == ["default", "deep"]
+    assert first.get_layer("gru").units == 16 and first.get_layer("conv1").filters == 16
     x = np.random.default_rng(0).normal(0, 30, (2, 200, 43)).astype(np.float32)   # 40 MFCCs + 3 prosody columns
     np.testing.assert_allclose(model.predict(x, verbose=0), (first(x) + second(x)) / 2, atol=1e-6)
 
@@ -171,11 +155,11 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
         return subprocess.run([sys.executable, "-m", "train", "--resume", str(out), *extra, "--cache-dir",
                                str(cache_root), "--workers", "2", "--quiet"], capture_output=True, text=True,
                               timeout=600)
-    refused = resume("--members", "3", "--recipes", "deep")
-    assert refused.returncode == 2 and "recipe of trained member 1 (default -> deep)" in refused.stderr
-    grown = resume("--members", "3", "--recipes", "default,deep,speakers")
+    refused = resume("--members", "1")
+    assert refused.returncode == 2 and "the run has 2 members; a resumed run keeps them all" in refused.stderr
+    grown = resume("--members", "3")
     assert grown.returncode == 0, grown.stderr[-2000:]
-    assert "seed 2042, speakers" in grown.stdout
+    assert "seed 2042:" in grown.stdout
     assert json.loads((out / "run_config.json").read_text())["train"]["members"] == 3
     assert set(json.loads((out / "history.json").read_text())) == {"member1", "member2", "member3"}
     bigger = members_of(load_model(out / "model.keras"))
@@ -183,12 +167,14 @@ def test_cli_trains_an_ensemble_and_records_its_options(tmp_path, cache_root, cl
     for before, after in zip((first, second), bigger):
         np.testing.assert_allclose(after.predict(x, verbose=0), before.predict(x, verbose=0), atol=1e-6)
 
-    # The device runs it: full int8, its card asks for prosody, the classifier computes the 43 columns.
+    # The device runs it: full int8, its card names the recipe, the classifier computes the 43 columns.
     from convert.converter import convert_run
     from edge_runtime import EmotionClassifier
 
-    convert_run(out, tmp_path / "tflite", variants=["int8"], n_representative=8, cache_root=cache_root,
-                min_agreement=0.0, log=lambda *a: None)
+    card = convert_run(out, tmp_path / "tflite", variants=["int8"], n_representative=8, cache_root=cache_root,
+                       min_agreement=0.0, log=lambda *a: None)
+    assert card["training"]["recipe"]["name"] == "default" and card["training"]["recipe"]["set"][:4] == changes
+    assert card["training"]["recipe"]["settings"]["train"]["members"] == 3
     clf = EmotionClassifier(tmp_path / "tflite" / "model_int8.tflite")
     assert clf.config.prosody and clf.config.n_features == 43
     assert clf.predict_file(clip_path).label in clf.labels
@@ -237,33 +223,8 @@ def test_evaluate_scores_the_test_part_again_with_the_same_figures(smoke_run, ca
     assert after["extra"]["per_corpus"] == before["extra"]["per_corpus"] and after["seconds"] == before["seconds"]
 
 
-def test_a_run_saved_before_average_last_resumes_with_its_best_validation_epoch():
-    from dataclasses import asdict
-
-    saved = asdict(TrainConfig(members=2))
-    assert TrainConfig.from_dict(saved).average_last == 10    # today's runs say what they keep
-    del saved["average_last"]                                 # run_config.json of a run made before
-    old = TrainConfig.from_dict(saved)
-    assert old.average_last == 0 and old.members == 2
-
-
-def test_a_run_saved_before_utterance_norm_is_rebuilt_without_it():
-    from train.hparams import ConfigError, ModelConfig
-
-    saved = ModelConfig(utterance_norm="contrast").to_dict()
-    assert ModelConfig.from_dict(saved).utterance_norm == "contrast"
-    del saved["utterance_norm"]                               # run_config.json of a run made before
-    assert ModelConfig.from_dict(saved).utterance_norm == "none"
-    with pytest.raises(ConfigError, match="utterance_norm"):
-        ModelConfig(utterance_norm="divide")
-
-
-def test_members_and_recipes_given_to_a_new_run_are_used(tmp_path):
+def test_members_given_to_a_new_run_are_used(tmp_path):
     from train.hparams import ConfigError
 
     with pytest.raises(ConfigError, match="members must be at least 1"):      # checked before any clip is read
         train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(members=3), members=0)
-    with pytest.raises(ConfigError, match="unknown member recipe 'wide'"):
-        train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(), recipes=["default", "wide"])
-    with pytest.raises(ConfigError, match="variants must include clean"):
-        train_run(tmp_path / "r", "/nonexistent", train_config=TrainConfig(variants=("speed", "mix")))

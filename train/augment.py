@@ -4,10 +4,6 @@ Each training clip appears ``len(VARIANTS)`` = 4 times: unchanged, time-stretche
 pitch-shifted and with added noise (the seed project's recipe). Parameters are
 drawn from a generator seeded by (seed, clip name, variant), so a clip's
 augmented copies are the same in every run and in every worker process.
-:data:`MORE_VARIANTS` are further copies a run may add (``TrainConfig.variants``):
-``speed`` plays the clip faster or slower (pitch, formants and tempo together, as
-Kaldi's speed perturbation), ``mix`` stretches, pitch-shifts and, half the time,
-adds noise to one copy.
 """
 from __future__ import annotations
 
@@ -19,15 +15,15 @@ import numpy as np
 
 from edge_runtime.config import fields_from
 
+from .hparams import ConfigError
+
 VARIANTS: tuple[str, ...] = ("clean", "stretch", "pitch", "noise")
-#: Further variants a run may add; their ranges are fixed here so that adding them keeps the cache of the others.
-MORE_VARIANTS: tuple[str, ...] = ("speed", "mix")
-SPEED_RANGE = (0.04, 0.12)   # ``speed``: played 1 +- this much faster (4-12 %), uniformly
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Ranges the augmentation parameters are drawn from (uniformly)."""
+    """Ranges the augmentation parameters are drawn from (uniformly): a recipe's ``augment`` block; ``seed`` is the
+    run's seed."""
 
     stretch_min: float = 0.8
     stretch_max: float = 1.25
@@ -44,7 +40,10 @@ class AugmentConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "AugmentConfig":
         """From ``run_config.json``; unknown keys are an error."""
-        return cls(**fields_from(cls, data, "augment"))
+        try:
+            return cls(**fields_from(cls, data, "augment"))
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 def variant_rng(seed: int, clip_name: str, variant: str) -> np.random.Generator:
@@ -86,11 +85,4 @@ def augment(audio: np.ndarray, sample_rate: int, variant: str, rng: np.random.Ge
         return librosa.effects.pitch_shift(audio, sr=sample_rate, n_steps=steps).astype(np.float32)
     if variant == "noise":
         return add_noise(audio, rng.uniform(config.snr_db_min, config.snr_db_max), rng)
-    if variant == "speed":
-        factor = 1.0 + rng.uniform(*SPEED_RANGE) * rng.choice([-1.0, 1.0])
-        return librosa.resample(audio, orig_sr=sample_rate * factor, target_sr=sample_rate).astype(np.float32)
-    if variant == "mix":
-        audio = augment(audio, sample_rate, "stretch", rng, config)
-        audio = augment(audio, sample_rate, "pitch", rng, config)
-        return augment(audio, sample_rate, "noise", rng, config) if rng.random() < 0.5 else audio
-    raise ValueError(f"unknown augmentation variant {variant!r}; expected one of {VARIANTS + MORE_VARIANTS}")
+    raise ValueError(f"unknown augmentation variant {variant!r}; expected one of {VARIANTS}")

@@ -100,17 +100,23 @@ def shared_data_dir() -> Path:
     return beside_checkout if beside_checkout.is_dir() or not beside_cwd.is_dir() else beside_cwd
 
 
-def default_sources() -> list[Source]:
-    """Every shared corpus folder that exists (``$RAVDESS_DIR`` replaces the RAVDESS one)."""
+def default_sources(names: Sequence[str] = SHARED_FOLDERS) -> list[Source]:
+    """The shared corpus folders ``names`` that exist (``$RAVDESS_DIR`` replaces the RAVDESS one); a missing
+    one is a warning, none at all an error."""
     shared = shared_data_dir()
-    found = []
-    for name in SHARED_FOLDERS:
+    found, missing = [], []
+    for name in names:
         root = ravdess.default_root() if name == "ravdess" else shared / name
         if root.is_dir():
             found.append(Source(name if name in NAMED_KINDS else "folder", root))
+        else:
+            missing.append(name)
     if not found:
-        raise DatasetError(f"no corpus found in {shared}; name one with --data KIND=PATH "
-                           f"(KIND one of {', '.join(KINDS)})")
+        raise DatasetError(f"no corpus found in {shared} (looked for {', '.join(names)}); name one with "
+                           f"--data KIND=PATH (KIND one of {', '.join(KINDS)}, or a corpus name)")
+    if missing:
+        warnings.warn(f"corpus folder(s) not found in {shared}: {', '.join(missing)}; training without them",
+                      stacklevel=2)
     return found
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from .hparams import UTTERANCE_NORM_MODES, ModelConfig
+from .hparams import ModelConfig
 
 
 @keras.saving.register_keras_serializable(package="ser")
@@ -37,31 +37,7 @@ class AttentionPooling(layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-@keras.saving.register_keras_serializable(package="ser")
-class UtteranceNorm(layers.Layer):
-    """Cepstral mean normalisation per clip, in the graph: each frame minus the clip's mean over time.
-
-    The mean over time of a clip's MFCCs is mostly its channel (microphone, room) and its speaker's
-    vocal tract; what is left moves within the clip. ``mode="subtract"`` keeps only that
-    (``x - mean_t(x)``); ``mode="contrast"`` appends it to the input (``concat([x, x - mean_t(x)])``,
-    twice the coefficients). Input ``(batch, time, coefficients)``.
-    """
-
-    def __init__(self, mode: str = "subtract", **kwargs):
-        super().__init__(**kwargs)
-        if mode not in UTTERANCE_NORM_MODES:
-            raise ValueError(f"UtteranceNorm mode is one of {', '.join(UTTERANCE_NORM_MODES)}; not {mode!r}")
-        self.mode = mode
-
-    def call(self, x):
-        centred = x - ops.mean(x, axis=1, keepdims=True)
-        return centred if self.mode == "subtract" else ops.concatenate([x, centred], axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
-
-
-CUSTOM_OBJECTS = {"AttentionPooling": AttentionPooling, "UtteranceNorm": UtteranceNorm}
+CUSTOM_OBJECTS = {"AttentionPooling": AttentionPooling}
 
 
 def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
@@ -75,8 +51,6 @@ def build_model(n_frames: int, n_mfcc: int, n_classes: int, config: ModelConfig,
     reg = keras.regularizers.L2(config.l2) if config.l2 else None
     inp = keras.Input((n_frames, n_mfcc), batch_size=batch_size, name="mfcc")
     x = layers.Normalization(axis=-1, mean=mean, variance=variance, name="normalise")(inp)
-    if config.utterance_norm != "none":
-        x = UtteranceNorm(config.utterance_norm, name="utterance_norm")(x)
     if config.input_dropout:
         x = layers.SpatialDropout1D(config.input_dropout, name="coef_dropout")(x)
     blocks = zip(config.conv_filters, config.kernel_sizes, config.pool_sizes)

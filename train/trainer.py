@@ -5,15 +5,15 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import numpy as np
 
-from edge_runtime.config import FeatureConfig, fields_from
+from edge_runtime.config import FeatureConfig
 
-from .augment import MORE_VARIANTS, VARIANTS, AugmentConfig
+from .augment import VARIANTS, AugmentConfig
 from .dataset import FeatureSet, Job, corpora_of, extract_features, ref_features
-from .hparams import ConfigError, ModelConfig, SpecAugmentConfig, member_configs
+from .hparams import ConfigError, ModelConfig, SpecAugmentConfig, TrainConfig
 from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
 from .report import corpus_reports, plot_curves, write_json, write_reports
@@ -21,44 +21,8 @@ from .sampling import balanced_weights
 from .speaker_norm import normalise_feature_set, normalise_parts
 from .splits import Split, make_split
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation and protocol settings of a run."""
-
-    protocol: str = "speaker"
-    seed: int = 42
-    epochs: int = 40
-    batch_size: int = 32
-    learning_rate: float = 1e-3   # peak of a cosine decay over ``epochs`` to 2 % of it
-    patience: int = 12               # early stopping, only with average_last = 0
-    average_last: int = 10           # keep the mean weights of the last N epochs (0: best validation epoch)
-    label_smoothing: float = 0.1
-    test_fraction: float = 0.2
-    val_fraction: float = 0.1
-    test_speakers: Optional[tuple[str, ...]] = None   # None: the protocol's default (see train.splits)
-    val_speakers: Optional[tuple[str, ...]] = None
-    fold: int = 0                    # speaker protocol: which speakers are held out (0 = the default lists)
-    test_corpus: Optional[str] = None   # corpus protocol: the corpus left out
-    augment: bool = True
-    include_song: bool = True
-    max_clips: Optional[int] = None  # a small, stratified subset for smoke runs
-    members: int = 5                 # an ensemble of this many models, seeds differing, scores averaged
-    recipes: tuple[str, ...] = ()    # member k follows train.hparams.RECIPES[recipes[k % len]] (empty: all "default")
-    balance: bool = True             # sample training examples so corpora and classes weigh as below
-    corpus_power: float = 0.5        # a corpus's share of the draws grows as (its examples) ** corpus_power
-    epoch_size: Optional[int] = 8000   # examples drawn per epoch, at most as many as there are (None: all)
-    variants: tuple[str, ...] = VARIANTS   # the copies of each training clip (train.augment: VARIANTS, MORE_VARIANTS)
-    speaker_norm: bool = False       # standardise each speaker's MFCC columns over their own windows (train.speaker_norm)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        """Inverse of ``asdict`` (JSON lists become tuples); unknown keys are an error. A run saved before
-        ``average_last`` existed kept its best validation epoch, and resumes doing so."""
-        try:
-            return cls(**fields_from(cls, {"average_last": 0, **data}, "train"))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+if TYPE_CHECKING:
+    from .recipe import Recipe
 
 
 @dataclass
@@ -88,12 +52,12 @@ def subset(clips: Sequence[Clip], n: int, seed: int) -> list[Clip]:
     return sorted(out, key=lambda c: str(c.path))
 
 
-def build_jobs(split: Split, augment: bool, variants: Sequence[str] = VARIANTS) -> tuple[list[Job], dict[str, slice]]:
+def build_jobs(split: Split, augment: bool) -> tuple[list[Job], dict[str, slice]]:
     """Every (clip, variant) to featurise and where each part lies in the list.
 
-    Only training clips are augmented (with ``variants``); validation and test clips are used clean.
+    Only training clips are augmented (:data:`~train.augment.VARIANTS`); validation and test clips are used clean.
     """
-    train_variants = tuple(variants) if augment else ("clean",)
+    train_variants = VARIANTS if augment else ("clean",)
     parts = {
         "train": [Job(c, v) for c in split.train for v in train_variants],
         "val": [Job(c) for c in split.val],
@@ -170,8 +134,8 @@ def fit_member(folder: Path, seed: int, name: str, data: tuple[np.ndarray, ...],
     if ckpt.epoch < tc.epochs and not (resume and ckpt.wait >= tc.patience):
         batches = AugmentedBatches(x_train, y_train, n_classes, tc.batch_size,
                                    fill=x_train.reshape(-1, x_train.shape[-1]).mean(axis=0),
-                                   config=spec_config, seed=seed + ckpt.epoch, feature_config=feature_config,
-                                   weights=w_train, epoch_size=epoch_size)
+                                   config=spec_config, seed=seed + ckpt.epoch, weights=w_train,
+                                   epoch_size=epoch_size)
         # No validation part (val_fraction 0 / no val speakers): train all epochs, keep the last.
         validation = (x_val, keras.utils.to_categorical(y_val, n_classes), w_val) if len(x_val) else None
         model.fit(batches, validation_data=validation,
@@ -192,30 +156,37 @@ class RunSetup:
     augment: AugmentConfig
     spec_augment: SpecAugmentConfig
     sources: tuple[Source, ...]
+    recipe: Optional[dict] = None   # {"name", "sha256", "set"}: the recipe file it came from and its --set changes
 
     def to_dict(self) -> dict:
         """Plain-JSON form."""
-        return {"features": self.features.to_dict(), "train": asdict(self.train), "model": self.model.to_dict(),
-                "augment": asdict(self.augment), "spec_augment": asdict(self.spec_augment),
-                "sources": [str(Source(s.kind, s.root.resolve())) for s in self.sources]}
+        return {"recipe": self.recipe, "features": self.features.to_dict(), "train": asdict(self.train),
+                "model": self.model.to_dict(), "augment": asdict(self.augment),
+                "spec_augment": self.spec_augment.to_dict(),
+                "sources": [str(replace(s, root=s.root.resolve())) for s in self.sources]}
 
     @classmethod
     def load(cls, run_dir: Path) -> "RunSetup":
-        """Read ``run_dir/run_config.json`` (a run to resume)."""
+        """Read ``run_dir/run_config.json`` (a run to resume, evaluate or convert)."""
         if not (run_dir / "run_config.json").exists():
             raise DatasetError(f"nothing to resume in {run_dir} (no run_config.json)")
         saved = json.loads((run_dir / "run_config.json").read_text())
-        sources = saved.get("sources") or [f"ravdess={saved['data_root']}"]   # runs from before several corpora
-        return cls(FeatureConfig.from_dict(saved["features"]), TrainConfig.from_dict(saved["train"]),
-                   ModelConfig.from_dict(saved["model"]), AugmentConfig.from_dict(saved["augment"]),
-                   SpecAugmentConfig.from_dict(saved["spec_augment"]), tuple(Source.parse(s) for s in sources))
+        try:
+            features = FeatureConfig.from_dict(saved["features"])
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{run_dir}/run_config.json: {err}") from None
+        return cls(features, TrainConfig.from_dict(saved["train"]), ModelConfig.from_dict(saved["model"]),
+                   AugmentConfig.from_dict(saved["augment"]), SpecAugmentConfig.from_dict(saved["spec_augment"]),
+                   tuple(Source.parse(s) for s in saved["sources"]), saved.get("recipe"))
 
 
-def as_sources(data: Union[None, str, Path, Sequence[Source]]) -> tuple[Source, ...]:
-    """``None`` (every shared corpus), a RAVDESS folder, or ``Source`` objects -> a tuple of sources."""
+def as_sources(data: Union[None, str, Path, Sequence[Source]],
+               corpora: Optional[Sequence[str]] = None) -> tuple[Source, ...]:
+    """``None`` (the shared folders named ``corpora``, default all), a RAVDESS folder, or ``Source`` objects -> a
+    tuple of sources."""
     if data is None:
-        from .corpora import default_sources
-        return tuple(default_sources())
+        from .corpora import SHARED_FOLDERS, default_sources
+        return tuple(default_sources(corpora or SHARED_FOLDERS))
     if isinstance(data, (str, Path)):
         return (Source("ravdess", Path(data)),)
     return tuple(data)
@@ -250,37 +221,23 @@ def part_arrays(feats: FeatureSet, jobs: Sequence[Job], where: dict, tc: TrainCo
     return parts
 
 
-def member_recipe(tc: TrainConfig, k: int) -> str:
-    """The :data:`~train.hparams.RECIPES` name member ``k`` (from 0) follows.
+def grow(tc: TrainConfig, members: Optional[int] = None) -> TrainConfig:
+    """``tc`` of a finished or interrupted run with more ensemble members: those it has keep their seeds (they
+    are reloaded from their checkpoints, not trained again); the new ones train.
 
-    >>> member_recipe(TrainConfig(recipes=("default", "deep")), 2), member_recipe(TrainConfig(), 1)
-    ('default', 'default')
-    """
-    return tc.recipes[k % len(tc.recipes)] if tc.recipes else "default"
-
-
-def grow(tc: TrainConfig, members: Optional[int] = None, recipes: Optional[Sequence[str]] = None) -> TrainConfig:
-    """``tc`` of a finished or interrupted run with more ensemble members: those it has keep their seeds and
-    recipes (they are reloaded from their checkpoints, not trained again); the new ones train.
-
-    >>> grow(TrainConfig(members=3), 5, ("default",) * 3 + ("speakers",) * 2).members
+    >>> grow(TrainConfig(members=3), 5).members
     5
-    >>> grow(TrainConfig(members=3), 4, ("default", "deep"))
+    >>> grow(TrainConfig(members=3), 2)
     Traceback (most recent call last):
     ...
-    train.hparams.ConfigError: --recipes would change the recipe of trained member 2 (default -> deep)
+    train.hparams.ConfigError: the run has 3 members; a resumed run keeps them all (got --members 2)
     """
-    new = replace(tc, members=tc.members if members is None else members,
-                  recipes=tc.recipes if recipes is None else tuple(recipes))
+    new = replace(tc, members=tc.members if members is None else members)
     if new.members < tc.members:
         raise ConfigError(f"the run has {tc.members} members; a resumed run keeps them all (got --members {new.members})")
     if new.members > tc.members == 1:
         raise ConfigError("a one-model run cannot grow into an ensemble (its checkpoint is not a member's); "
                           "train a new run with --members N")
-    for k in range(tc.members):
-        if member_recipe(new, k) != member_recipe(tc, k):
-            raise ConfigError(f"--recipes would change the recipe of trained member {k + 1} "
-                              f"({member_recipe(tc, k)} -> {member_recipe(new, k)})")
     return new
 
 
@@ -292,9 +249,8 @@ def fit_members(out_dir: Path, setup: RunSetup, parts: dict, resume: bool, verbo
     for k in range(tc.members):
         folder = out_dir / "checkpoint" / (f"member{k + 1}" if tc.members > 1 else "")
         name = f"member{k + 1}" if tc.members > 1 else "cnn_gru_attention"
-        model_config, spec_config = member_configs(member_recipe(tc, k), setup.model, setup.spec_augment)
-        member, ckpt = fit_member(folder, tc.seed + 1000 * k, name, data, setup.features, model_config,
-                                  spec_config, tc, resume=resume, verbose=verbose)
+        member, ckpt = fit_member(folder, tc.seed + 1000 * k, name, data, setup.features, setup.model,
+                                  setup.spec_augment, tc, resume=resume, verbose=verbose)
         members.append(member)
         checkpoints.append(ckpt)
     return members, checkpoints
@@ -306,39 +262,27 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
               augment_config: Optional[AugmentConfig] = None,
               spec_config: Optional[SpecAugmentConfig] = None, resume: bool = False,
               workers: Optional[int] = None, cache_root: Optional[Path] = None, verbose: int = 2,
-              members: Optional[int] = None, recipes: Optional[Sequence[str]] = None) -> RunResult:
+              members: Optional[int] = None, recipe: Optional["Recipe"] = None) -> RunResult:
     """Train and evaluate one model; write the run folder; return the test figures.
 
-    ``data`` names the corpora (see :func:`as_sources`). With ``resume=True``,
-    ``out_dir`` must hold a run interrupted earlier: its configuration is read
-    back from ``run_config.json`` and training continues from its last checkpoint;
-    ``members`` and ``recipes`` may then add members to its ensemble (:func:`grow`).
-    For a new run they replace ``train_config``'s.
+    ``data`` names the corpora (see :func:`as_sources`). A ``recipe`` (:class:`train.recipe.Recipe`) supplies
+    the features, model, augmentation and the optimisation fields of ``train_config`` (which then gives the
+    protocol only) and, without ``data``, the corpora. With ``resume=True``, ``out_dir`` must hold a run
+    interrupted earlier: its configuration is read back from ``run_config.json`` and training continues from
+    its last checkpoint; ``members`` may then add members to its ensemble (:func:`grow`). For a new run it
+    replaces the configuration's.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     if resume:
         setup = RunSetup.load(out_dir)
-        if members is not None or recipes is not None:
-            setup = replace(setup, train=grow(setup.train, members, recipes))
+        if members is not None:
+            setup = replace(setup, train=grow(setup.train, members))
     else:
-        tc = train_config or TrainConfig()
-        tc = replace(tc, members=tc.members if members is None else members,
-                     recipes=tc.recipes if recipes is None else tuple(recipes))
-        setup = RunSetup(feature_config or FeatureConfig(), tc, model_config or ModelConfig(),
-                         augment_config or AugmentConfig(seed=tc.seed), spec_config or SpecAugmentConfig(),
-                         as_sources(data))
+        setup = new_setup(data, train_config, recipe, feature_config, model_config, augment_config, spec_config)
+        if members is not None:
+            setup = replace(setup, train=replace(setup.train, members=members))
     tc = setup.train
-    if tc.members < 1:
-        raise ConfigError(f"members must be at least 1, got {tc.members}")
-    for recipe in tc.recipes:
-        member_configs(recipe, setup.model, setup.spec_augment)   # an unknown name fails before any work
-    unknown = [v for v in tc.variants if v not in VARIANTS + MORE_VARIANTS]
-    if unknown or "clean" not in tc.variants:
-        raise ConfigError(f"variants must include clean and come from {', '.join(VARIANTS + MORE_VARIANTS)}; "
-                          f"got {', '.join(tc.variants)}")
-    if tc.average_last < 0:
-        raise ConfigError(f"average-last is a number of epochs, 0 or more; got {tc.average_last}")
     split, counts = prepare_split(setup)
     out_dir.mkdir(parents=True, exist_ok=True)
     setup.features.save(out_dir / "feature_config.json")
@@ -348,7 +292,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
         print(f"clips per corpus: {', '.join(f'{c} {sum(n.values())}' for c, n in counts['read'].items())}; "
               f"train {len(split.train)}, val {len(split.val)}, test {len(split.test)}", flush=True)
 
-    jobs, where = build_jobs(split, tc.augment, tc.variants)
+    jobs, where = build_jobs(split, tc.augment)
     feats = extract_features(jobs, setup.features, setup.augment, cache_root=cache_root, workers=workers,
                              progress=verbose > 0)
     parts = part_arrays(feats, jobs, where, tc)
@@ -367,7 +311,7 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
     test = parts["test"]
     member_results = []
     for k, (member, c) in enumerate(zip(members, checkpoints)):
-        row = {"seed": tc.seed + 1000 * k, "recipe": member_recipe(tc, k), "epochs_run": c.epoch, "best_epoch": c.best_epoch, "kept": c.kept}
+        row = {"seed": tc.seed + 1000 * k, "epochs_run": c.epoch, "best_epoch": c.best_epoch, "kept": c.kept}
         if len(test["x"]) and tc.members > 1:
             pred = member.predict(test["x"], batch_size=64, verbose=0).argmax(1)
             row["test_accuracy"] = float(np.mean(pred == test["y"]))
@@ -389,6 +333,26 @@ def train_run(out_dir: Path, data: Union[None, str, Path, Sequence[Source]] = No
                        time.perf_counter() - t0, extra)
     write_json(out_dir / "metrics.json", {k: v for k, v in asdict(result).items() if k != "run_dir"})
     return result
+
+
+def new_setup(data, train_config: Optional[TrainConfig] = None, recipe: Optional["Recipe"] = None,
+              feature_config: Optional[FeatureConfig] = None, model_config: Optional[ModelConfig] = None,
+              augment_config: Optional[AugmentConfig] = None,
+              spec_config: Optional[SpecAugmentConfig] = None) -> RunSetup:
+    """The configuration of a new run: a recipe's, with ``train_config``'s protocol fields, or the dataclasses'
+    defaults where neither gives one."""
+    tc = train_config or TrainConfig()
+    if recipe is None:
+        return RunSetup(feature_config or FeatureConfig(), tc, model_config or ModelConfig(),
+                        augment_config or AugmentConfig(seed=tc.seed), spec_config or SpecAugmentConfig(),
+                        as_sources(data))
+    from .hparams import PROTOCOL_FIELDS
+
+    protocol = {k: getattr(tc, k) for k in PROTOCOL_FIELDS if getattr(tc, k) != getattr(TrainConfig(), k)}
+    tc = replace(recipe.train, **protocol)
+    return RunSetup(recipe.feature_config(), tc, recipe.model, replace(recipe.augment, seed=tc.seed),
+                    recipe.spec_augment, as_sources(data, recipe.corpora),
+                    {"name": recipe.name, "sha256": recipe.sha256, "set": list(recipe.changes)})
 
 
 def held_out_figures(rep: dict, labels) -> tuple[float, float, dict, dict]:
