@@ -27,7 +27,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker-run", type=Path, default=ROOT / "runs" / "speaker",
                    help="run folder of the speaker protocol (converted into cache/ if needed)")
     p.add_argument("--companion-run", type=Path, default=ROOT / "runs" / "speaker-sn",
-                   help="the --speaker-norm run of the speaker protocol (converted into cache/ if needed)")
+                   help="the companion recipe's speaker-protocol run (converted into the cache if needed)")
     p.add_argument("--corpus-runs", type=Path, nargs="*", default=None,
                    help="run folders of the corpus protocol (default: runs/corpus-*)")
     p.add_argument("--no-tflite-runtime", action="store_true", help="skip the tflite-runtime 2.14 venv")
@@ -110,11 +110,9 @@ def run(args) -> Path:
     for rt, m, t in tqdm(cells, desc="latency", file=sys.stderr):
         r = latency.measure(MODELS / f"model_{m}.tflite", window, rt, t, runs)
         results["latency"].append({"runtime": rt, "model": m, "threads": t, **r})
-    results["int8_speedup"] = [
-        {"runtime": rt, "threads": t,
-         "speedup": next(r["median_ms"] for r in results["latency"] if (r["runtime"], r["model"], r["threads"]) == (rt, "float32", t))
-         / next(r["median_ms"] for r in results["latency"] if (r["runtime"], r["model"], r["threads"]) == (rt, "int8", t))}
-        for rt in runtimes for t in (1, 2)]
+    median = {(r["runtime"], r["model"], r["threads"]): r["median_ms"] for r in results["latency"]}
+    results["int8_speedup"] = [{"runtime": rt, "threads": t, "speedup": median[rt, "float32", t] / median[rt, "int8", t]}
+                               for rt in runtimes for t in (1, 2)]
 
     _step(5, n, "end to end: decode, resample, MFCC, inference per 4 s of 48 kHz audio")
     with tempfile.TemporaryDirectory() as tmp:

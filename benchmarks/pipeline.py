@@ -63,11 +63,11 @@ def mfcc_versus_librosa(clips: Sequence[Path], repeats: int = 5) -> dict:
     librosa_mfcc(windows[0], config)  # librosa's first call compiles with numba (~30 s); not counted
     edge_ms, librosa_ms, prosody_ms, worst = [], [], [], 0.0
     for w in windows:
-        e, a = median_ms(lambda: mfcc(w, config.sample_rate, config), repeats)
-        b, ref = median_ms(lambda: librosa_mfcc(w, config), repeats)
+        e, a = median_ms(lambda w=w: mfcc(w, config.sample_rate, config), repeats)
+        b, ref = median_ms(lambda w=w: librosa_mfcc(w, config), repeats)
         edge_ms.append(e)
         librosa_ms.append(b)
-        prosody_ms.append(median_ms(lambda: prosody(w, config), repeats)[0])
+        prosody_ms.append(median_ms(lambda w=w: prosody(w, config), repeats)[0])
         worst = max(worst, float(np.max(np.abs(a - ref))))
     e, b = float(np.median(edge_ms)), float(np.median(librosa_ms))
     return {"clips": len(windows), "edge_ms": e, "librosa_ms": b, "speedup": b / e, "max_abs_diff": worst,
@@ -87,9 +87,9 @@ def resample_rates(repeats: int = 30) -> dict:
     rows = {}
     for rate in RESAMPLE_RATES:
         x = rng.standard_normal(int(SECONDS * rate)).astype(np.float32) * 0.1
-        whole_ms, whole = median_ms(lambda: resample(x, rate, 16000), repeats)
+        whole_ms, whole = median_ms(lambda x=x, rate=rate: resample(x, rate, 16000), repeats)
 
-        def streamed():
+        def streamed(x=x, rate=rate):
             r = StreamResampler(rate, 16000)
             return np.concatenate([r.process(c) for c in np.array_split(x, int(SECONDS * 10))] + [r.flush()])
 

@@ -248,7 +248,7 @@ def write_report(results: dict, out: Path) -> Path:
               f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "
               f"window (medians): the edge extractor is **{mv['speedup']:.1f}x** faster; max |difference| "
               f"{mv['max_abs_diff']:.2e}."
-              + (f" Pitch and voicing (`--prosody` models only) add {mv['prosody_ms']:.2f} ms per window."
+              + (f" Pitch and voicing (models with `features.prosody`) add {mv['prosody_ms']:.2f} ms per window."
                  if "prosody_ms" in mv else ""), "", "## Peak memory of a process that loads the model and classifies "
               "one clip", "", "| process | peak RSS MB | label |", "|---|---|---|"]
     for name, r in results["memory"].items():

@@ -21,7 +21,7 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated: float32, int8, and optionally float16, dynamic")
     p.add_argument("--representative", type=int, default=None, metavar="N",
                    help="calibrate int8 on N clean training clips (default: all of them; fewer cost accuracy, "
-                        "see docs/training.md)")
+                        "see docs/experiments.md)")
     p.add_argument("--evaluation", type=Path, nargs="*", default=(), metavar="RUN_DIR",
                    help="runs of the same recipe (speaker, corpus protocols) whose held-out figures go into the card")
     p.add_argument("--data", action="append", default=None, metavar="KIND=PATH",

@@ -18,7 +18,8 @@ MIN_INT8_AGREEMENT = 0.97
 
 def _features(refs: Sequence[str], sources, config: FeatureConfig, cache_root,
               speaker_norm: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Clean features and labels of ``refs``; for a ``--speaker-norm`` run, standardised per speaker as in training."""
+    """Clean features and labels of ``refs``; for a speaker-normalised run (the companion recipe), standardised per
+    speaker as in training."""
     from train.dataset import ref_features
     from train.speaker_norm import normalise_feature_set
 

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-
 import keras
+import numpy as np
 import tensorflow as tf
 
 from train.model import members_of

@@ -7,7 +7,6 @@ from collections import Counter
 from typing import Callable, Iterable
 
 import numpy as np
-
 import tensorflow as tf
 
 #: Variants the converter can write, and the file each goes to.

@@ -1,14 +1,13 @@
 """``AdaptiveClassifier``: the default model, joined by a speaker-adapted one once the speaker has been heard.
 
-The companion model (trained with ``python -m train --speaker-norm``, bundled in
+The companion model (trained with ``python -m train --recipe companion``, bundled in
 ``edge_runtime/models/speaker_norm``) reads each MFCC column standardised by the
 speaker's own mean and spread (:mod:`edge_runtime.speaker_norm`). Until
 ``enrol_windows`` speech windows of the speaker have been heard only the
 default model answers; after that the two models' scores are averaged, the
-companion's with ``weight`` (both from the companion's ``model.json``). On
-held-out speakers this gained 2.5 points after 10 enrolment windows and 4 after
-30, and 13 points through a dark or bright microphone heard in enrolment
-(``docs/training.md``, "Normalising each speaker's features").
+companion's with ``weight`` (both from the companion's ``model.json``). What it
+gains on held-out speakers is measured by ``benchmarks/adaptation.py`` (the
+benchmark report); how it was chosen is in ``docs/experiments.md``.
 
 One instance listens to one speaker: its statistics are everyone's it has
 heard. Call :meth:`AdaptiveClassifier.reset` for a new speaker, or keep one
@@ -55,7 +54,7 @@ def bundled_companion() -> Path:
 class AdaptiveClassifier(EmotionClassifier):
     """An :class:`EmotionClassifier` that adapts to the voice it hears (see the module docstring).
 
-    ``companion`` is the path of a ``.tflite`` trained with ``--speaker-norm`` (default: the bundled one);
+    ``companion`` is the path of a ``.tflite`` of the companion recipe (default: the bundled one);
     ``enrol_windows`` and ``weight`` override its card's. With ``learn``, every window given to :meth:`scores`
     also enrols the speaker first (each call one distinct utterance); by default only :meth:`enrol` does:
     ``classify --same-speaker`` enrols every file, then classifies them, and
@@ -74,7 +73,7 @@ class AdaptiveClassifier(EmotionClassifier):
         block = self.companion.card.speaker_norm
         if block is None:
             raise ModelError(f"{self.companion.model_path}: not a speaker-adapted model (its model.json has no "
-                             f"speaker_norm block; train it with --speaker-norm)")
+                             f"speaker_norm block; train it with the companion recipe)")
         if self.companion.config != self.config:
             raise ModelError(f"{self.companion.model_path}: its feature configuration differs from "
                              f"{self.model_path.name}'s; the two models must read the same features")

@@ -102,7 +102,7 @@ class EmotionClassifier:
         An int8 model's dequantised outputs sum to 1 only up to its output step
         (1/256 per class), so they are rescaled; the ranking is unchanged.
         ``speaker`` (a ``(mean, std)`` pair) is read by a model trained with
-        ``--speaker-norm`` only (:meth:`ModelCard.normalise`).
+        speaker-normalised (companion) models only (:meth:`ModelCard.normalise`).
         """
         x = self.card.normalise(mfcc, speaker)
         with self._lock:

@@ -25,9 +25,9 @@ from .interpreter import MAX_THREADS, InterpreterUnavailable
 from .model_card import ModelError, load_card
 from .preprocess import SILENCE_DBFS, SilentAudioError
 from .resample import MAX_RATE, MIN_RATE, SampleRateError
-from .speech import NotSpeechError
-from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
 from .segments import DEFAULT_HOP
+from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
+from .speech import NotSpeechError
 from .stream import StreamClassifier, StreamConfig, WindowResult
 
 EXIT_FAILED_FILES = 1
@@ -304,7 +304,8 @@ def cmd_info(args) -> int:
     print(f"backend   {clf.backend}")
     print(f"labels    {', '.join(card.labels)}")
     c = card.feature_config
-    print(f"features  {c.n_mfcc} MFCC{' + pitch and voicing' if c.prosody else ''} x {c.n_frames} frames, {c.sample_rate} Hz, window {c.window_seconds:.2f} s")
+    print(f"features  {c.n_mfcc} MFCC{' + pitch and voicing' if c.prosody else ''} x {c.n_frames} frames, "
+          f"{c.sample_rate} Hz, window {c.window_seconds:.2f} s")
     if t.get("corpora"):
         print("trained   " + "; ".join(f"{c} ({r['clips']} clips, {r['licence']})" for c, r in t["corpora"].items()))
     if isinstance(t.get("test_accuracy"), float) and t["test_accuracy"] == t["test_accuracy"]:   # not None/NaN
@@ -341,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a speaker's statistics: read if the file exists, written at the end (a device "
                                "keeps its user across restarts)")
     adapting.add_argument("--companion", default=None, metavar="TFLITE",
-                          help="the speaker-adapted model (trained with --speaker-norm; default: the bundled one)")
+                          help="the speaker-adapted model (trained with the companion recipe; default: the bundled one)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("classify", parents=[common, adapting], help="classify audio files or folders",

@@ -256,5 +256,5 @@ def features(audio: np.ndarray, config: Optional[FeatureConfig] = None) -> np.nd
     out = mfcc(window, config.sample_rate, config)
     if not config.prosody:
         return out
-    from .prosody import prosody   # imports this module (the Hann window)
+    from .prosody import prosody  # imports this module (the Hann window)
     return np.concatenate([out, prosody(window, config)], axis=1)

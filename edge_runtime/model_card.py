@@ -19,16 +19,14 @@ import numpy as np
 from .config import FEATURE_PIPELINE_VERSION, FeatureConfig
 from .speaker_norm import normalise_speaker
 
-
 #: Folder of the models shipped inside the package.
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 #: Names accepted in place of a path: the bundled files.
 BUNDLED = {"int8": "model_int8.tflite", "float32": "model_float32.tflite"}
-#: The bundled speaker-adapted companion model (trained with ``--speaker-norm``), see :mod:`edge_runtime.adaptive`.
+#: The bundled speaker-adapted companion model (the companion recipe), see :mod:`edge_runtime.adaptive`.
 COMPANION_DIR = BUNDLED_DIR / "speaker_norm"
 #: A speaker's statistics are used once this many of their windows have been heard: one per file (classify
-#: --same-speaker) or per utterance a stream cuts at its pauses (docs/training.md: with 10 held-apart clips the
-#: pair gains 2.5 points on held-out speakers; with 3, the companion alone loses 4).
+#: --same-speaker) or per utterance a stream cuts at its pauses (how it was chosen: docs/experiments.md).
 ENROL_WINDOWS = 10
 #: Weight of the speaker-adapted model's scores in the average with the default model's, once enrolled.
 ADAPT_WEIGHT = 0.667
@@ -58,9 +56,9 @@ class ModelCard:
     def normalise(self, features: np.ndarray, speaker: Optional[tuple] = None) -> np.ndarray:
         """The model's input: ``(mfcc - mean) / std`` per coefficient, float32.
 
-        A model trained with ``--speaker-norm`` first standardises the MFCC columns with the speaker's
-        ``(mean, std)`` (``speaker``; without it, the training population's average, which costs about
-        12 points: see :class:`edge_runtime.adaptive.AdaptiveClassifier`). Other models ignore ``speaker``.
+        A model trained with ``train.speaker_norm`` (the companion recipe) first standardises the MFCC columns with the speaker's
+        ``(mean, std)`` (``speaker``; without it, the training population's average, which costs accuracy:
+        see :class:`edge_runtime.adaptive.AdaptiveClassifier`). Other models ignore ``speaker``.
         """
         if self.speaker_norm is not None:
             if speaker is None:
@@ -75,7 +73,7 @@ def build_card(*, members: int, feature_config: FeatureConfig, mean: np.ndarray,
     """The ``model.json`` dictionary: the one place its fields are named (the converter writes it, :func:`load_card`
     reads it). ``training`` says what the model learned from (protocol, corpora with their clip counts and
     licences); ``evaluation`` holds held-out figures of runs made with the same recipe; ``speaker_norm`` (a model
-    trained with ``--speaker-norm``) the speaker standardisation it expects before the input normalisation."""
+    of the companion recipe) the speaker standardisation it expects before the input normalisation."""
     card = {
         "format": CARD_FORMAT, "model": "cnn_gru_attention", "members": members,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -2,12 +2,12 @@
 
 A speaker's register, vocal tract and microphone shift every MFCC of every
 clip they record in the same way; what emotion changes is how one clip departs
-from how that person usually sounds. A model trained with ``--speaker-norm``
+from how that person usually sounds. A model trained with ``train.speaker_norm`` (the companion recipe)
 sees each speaker's MFCC columns standardised over all of that speaker's
 windows (the prosody columns are left as they are), so on a device it needs
 the statistics of the voice it hears: :class:`SpeakerStats` keeps them as a
 running sum over every window that voice has said (unlabelled audio; about 10
-windows of varied speech are needed, see ``docs/training.md``).
+windows of varied speech are needed, see ``docs/experiments.md``).
 
 Examples
 --------

@@ -1,12 +1,10 @@
 """Cut a stream into utterances at its pauses: what ``listen`` enrols a speaker with.
 
-A speaker's statistics (:mod:`edge_runtime.speaker_norm`) were measured, in
-training and in every figure of ``docs/training.md``, over windows that each
-hold one utterance, trimmed, peak-normalised and fitted to the model's window.
-The sliding windows of a stream straddle utterances instead (one loud and one
-soft half share a peak), which moved the statistics: on held-out RAVDESS song,
-enrolling with them lost 19 points against enrolling with the clips
-themselves. :class:`UtteranceCutter` ends an utterance at the first pause of
+A speaker's statistics (:mod:`edge_runtime.speaker_norm`) are measured, in
+training, over windows that each hold one utterance, trimmed, peak-normalised
+and fitted to the model's window. The sliding windows of a stream straddle
+utterances instead (one loud and one soft half share a peak), which moves the
+statistics and costs accuracy (docs/experiments.md). :class:`UtteranceCutter` ends an utterance at the first pause of
 ``pause_seconds``, or once it holds ``max_seconds``; the caller then gives it
 the file pipeline (trim, normalise, fit, MFCC) as if it were a clip.
 

@@ -27,9 +27,9 @@ def test_config_round_trip_and_strictness(tmp_path):
 
 
 def test_trainer_reads_the_edge_config():
+    import edge_runtime.config
     import train.features
     import train.trainer
-    import edge_runtime.config
 
     assert train.trainer.FeatureConfig is edge_runtime.config.FeatureConfig
     assert train.features.FeatureConfig is edge_runtime.config.FeatureConfig

@@ -13,8 +13,8 @@ import soundfile as sf
 
 from edge_runtime import EmotionClassifier, FeatureConfig
 from edge_runtime.audio import read_audio
-from edge_runtime.model_card import load_card
 from edge_runtime.features import features as edge_features
+from edge_runtime.model_card import load_card
 from train.audio import load_audio
 from train.features import extract as librosa_features
 

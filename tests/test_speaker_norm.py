@@ -1,7 +1,5 @@
-"""Speaker normalisation (edge_runtime.speaker_norm, train.speaker_norm, --speaker-norm) on real voices."""
+"""Speaker normalisation (edge_runtime.speaker_norm, train.speaker_norm, the companion recipe) on real voices."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -103,7 +101,7 @@ def test_groups_are_normalised_each_with_their_own_statistics(actor_03):
 
 @pytest.fixture(scope="module")
 def sn_run(tmp_path_factory, data_root, cache_root):
-    """A smoke ``--speaker-norm`` run, converted (float32 and int8) into its ``tflite`` folder."""
+    """A smoke speaker-normalised run, converted (float32 and int8) into its ``tflite`` folder."""
     from convert.converter import convert_run
 
     out = tmp_path_factory.mktemp("sn-run")

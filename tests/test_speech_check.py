@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from benchmarks.signals import SR, non_speech
 from edge_runtime import EmotionClassifier, FeatureConfig
 from edge_runtime.features import features
-from benchmarks.signals import SR, non_speech
 from edge_runtime.speech import NotSpeechError, not_speech_reason
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-import numpy as np
-
 import keras
+import numpy as np
 
 from .hparams import SpecAugmentConfig
 

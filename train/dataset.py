@@ -25,8 +25,8 @@ from edge_runtime.preprocess import SilentAudioError, fit_window, normalise_peak
 
 from .audio import AudioReadError, load_audio
 from .augment import AugmentConfig, augment, variant_rng
-from .features import window_features
 from .clips import Clip
+from .features import window_features
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / "cache" / "features"
 

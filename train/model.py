@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers, ops
 
 from .hparams import ModelConfig

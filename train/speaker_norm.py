@@ -1,4 +1,4 @@
-"""``--speaker-norm`` in training: every speaker's MFCC columns standardised over that speaker's own windows.
+"""``train.speaker_norm`` (the companion recipe): every speaker's MFCC columns standardised over their own windows.
 
 The statistics are those of :func:`edge_runtime.speaker_norm.column_stats`, taken per group of rows that share
 a speaker, a corpus and a waveform variant (a pitch-shifted copy of a speaker is another voice, and RAVDESS
@@ -54,7 +54,7 @@ def normalise_feature_set(feats: FeatureSet, columns: int) -> np.ndarray:
 
 
 def read_run_stats(run_dir: Path) -> Optional[dict]:
-    """The ``speaker_norm.json`` of a run trained with ``--speaker-norm``, or ``None`` for any other run."""
+    """The ``speaker_norm.json`` of a run trained with ``train.speaker_norm``, or ``None`` for any other run."""
     path = Path(run_dir) / FILENAME
     return json.loads(path.read_text()) if path.is_file() else None
 

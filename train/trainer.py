@@ -12,10 +12,10 @@ import numpy as np
 from edge_runtime.config import FeatureConfig
 
 from .augment import VARIANTS, AugmentConfig
-from .dataset import FeatureSet, Job, corpora_of, extract_features, ref_features
-from .hparams import ConfigError, ModelConfig, SpecAugmentConfig, TrainConfig
 from .clips import Clip, DatasetError
 from .corpora import Source, corpus_counts, scan_sources
+from .dataset import FeatureSet, Job, corpora_of, extract_features, ref_features
+from .hparams import ConfigError, ModelConfig, SpecAugmentConfig, TrainConfig
 from .report import corpus_reports, plot_curves, write_json, write_reports
 from .sampling import balanced_weights
 from .speaker_norm import normalise_feature_set, normalise_parts

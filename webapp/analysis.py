@@ -14,9 +14,9 @@ import numpy as np
 from edge_runtime.adaptive import AdaptiveClassifier
 from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
 from edge_runtime.classifier import EmotionClassifier, Prediction
+from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 from edge_runtime.segments import Segment, Summary, segment_audio
 from edge_runtime.speaker_norm import SpeakerStats, read_stats
-from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 
 #: Uploads longer than this are refused. A clip longer than two model windows (6.4 s) is shown as emotion
 #: over time (edge_runtime.segments), which costs about 1 s of server time per minute of audio.
@@ -121,8 +121,8 @@ def read_voice(data: bytes, name: str, columns: int, memory: Optional[float] = N
 
 def _analyse_long(name: str, audio: np.ndarray, sr: int, mfcc: np.ndarray, classifier: EmotionClassifier,
                   t0: float) -> Analysis:
-    """A clip longer than :data:`TIMELINE_WINDOWS` windows: emotion over time; the headline is the time-weighted mean of the speech
-    segments' scores (the middle window alone may fall in a pause)."""
+    """A clip longer than :data:`TIMELINE_WINDOWS` windows: emotion over time; the headline is the time-weighted mean
+    of the speech segments' scores (the middle window alone may fall in a pause)."""
     segments, summary = segment_audio(classifier, audio, sr)
     speech = [s for s in segments if s.is_speech]
     if not speech:

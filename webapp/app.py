@@ -13,9 +13,16 @@ from edge_runtime.audio import AUDIO_SUFFIXES
 from edge_runtime.classifier import EmotionClassifier
 from edge_runtime.model_card import BUNDLED, BUNDLED_DIR, ModelError
 from edge_runtime.segments import DEFAULT_HOP
-
-from webapp.analysis import (MAX_UPLOAD_SECONDS, UploadError, analyse, learn_voice, plain, read_voice,
-                              segment_rows, segments_csv)
+from webapp.analysis import (
+    MAX_UPLOAD_SECONDS,
+    UploadError,
+    analyse,
+    learn_voice,
+    plain,
+    read_voice,
+    segment_rows,
+    segments_csv,
+)
 from webapp.cli import MAX_UPLOAD_MB
 from webapp.plots import mfcc_figure, scores_figure, timeline_figure, waveform_figure
 
@@ -165,7 +172,8 @@ def main() -> None:
              f"runs) names one of 8 emotions, and shows them over time for a longer recording (up to "
              f"{MAX_UPLOAD_SECONDS / 60:.0f} minutes).")
     with st.sidebar:
-        model = st.radio("Model", list(BUNDLED), format_func=lambda m: f"{m} ({(BUNDLED_DIR / BUNDLED[m]).stat().st_size // 1024} KB)",
+        model = st.radio("Model", list(BUNDLED),
+                         format_func=lambda m: f"{m} ({(BUNDLED_DIR / BUNDLED[m]).stat().st_size // 1024} KB)",
                          help="int8 is what ships to the device; float32 is the unquantised conversion.")
         corpora = ", ".join(clf_corpora(model)) or "RAVDESS"
         st.caption(f"Trained on {corpora} (acted speech, 8 emotions). Clips up to {MAX_UPLOAD_SECONDS / 60:.0f} "
@@ -174,9 +182,9 @@ def main() -> None:
         learn = st.toggle("Learn my voice", key="learn",
                           help="Each clip you upload or record also teaches the page how your voice usually "
                                "sounds (the mean and spread of its MFCCs, kept in this browser session only, never "
-                               "the audio). After 10 clips of one voice a second, speaker-adapted model joins: "
-                               "on voices it never heard, 2-4 points more right, 13 through an unusual microphone "
-                               "(docs/device.md). Upload only your own voice while it is on.")
+                               "the audio). After 10 clips of one voice a second, speaker-adapted model joins, "
+                               "more often right on voices and microphones it never heard (docs/device.md). "
+                               "Upload only your own voice while it is on.")
     try:
         clf = visitor(model) if learn else classifier(model)
     except ModelError as err:

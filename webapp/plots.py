@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import numpy as np
-
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
