@@ -41,8 +41,7 @@ from .model_card import COMPANION_DIR, ModelError
 from .speaker_norm import SpeakerStats, read_stats
 
 #: ``listen`` keeps a speaker's statistics over about this many recent utterances, so that a new voice takes over
-#: (fold 0, int8 pair, online: one speaker alone 0.684 with it, 0.683 cumulative; the first 40 utterances of a
-#: speaker after another's 20: 0.660 with it, 0.649 cumulative, the default model's 0.649; docs/device.md).
+#: (measured in docs/device.md, "Adapting to one speaker").
 LISTEN_MEMORY = 20
 
 
