@@ -11,8 +11,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .preprocess import SILENCE_PEAK, to_mono
-from .resample import SampleRateError, check_rate, resample
+from .preprocess import SILENCE_PEAK
+from .resample import SampleRateError, check_rate
 
 #: File name endings :func:`find_audio` collects from folders.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
@@ -83,19 +83,53 @@ def wav_shortfall(path: Union[str, Path]) -> int:
                 f.seek(length + length % 2, 1)
 
 
+#: Frames decoded at a time by :func:`load_audio` (per channel): peak memory stays near the resampled result,
+#: whatever the source's rate and channel count.
+DECODE_BLOCK = 1 << 16
+#: The most samples (frames x channels) :func:`read_audio` decodes into memory at once (10 minutes of 48 kHz
+#: stereo); :func:`load_audio` decodes in blocks and has no such limit.
+MAX_DECODED_SAMPLES = 600 * 48000 * 2
+
+
+def _check_length(path: Path, sr: int, frames: int, max_seconds: Optional[float]) -> None:
+    if max_seconds is not None and frames > max_seconds * sr:
+        raise AudioFileError(f"{path}: {frames / sr:.1f} s long, more than the {max_seconds:g} s limit")
+
+
+def _mix(data: np.ndarray) -> np.ndarray:
+    """``(frames, channels)`` from the decoder, any number of channels, to float32 mono (their mean)."""
+    return data[:, 0].copy() if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+
+
+def _cancelled(path: Path, channels: int) -> AudioFileError:
+    return AudioFileError(f"{path}: its {channels} channels cancel out when mixed to mono (one is the "
+                          f"other upside down, opposite phase); fix the wiring or keep one channel")
+
+
+def _warn_cut_off(path: Path, frames: int, decoded: int, sr: int) -> None:
+    missing = max(frames - decoded, wav_shortfall(path))
+    if missing > 0:
+        warnings.warn(f"{path}: the header promises {(decoded + missing) / sr:.2f} s but the file holds "
+                      f"{decoded / sr:.2f} s (cut off?)", TruncatedAudioWarning, stacklevel=3)
+
+
 def read_audio(path: Union[str, Path], max_seconds: Optional[float] = None) -> tuple[np.ndarray, int]:
-    """Decode a WAV/FLAC/OGG/... file to float32 mono; returns ``(audio, sample_rate)``.
+    """Decode a WAV/FLAC/OGG/... file to float32 mono at its own rate; returns ``(audio, sample_rate)``.
 
     8-, 16-, 24- and 32-bit integer and float files are all scaled to [-1, 1];
-    stereo is mixed down. Raises :class:`AudioFileError` with a one-line reason
-    for a missing, empty, corrupt or non-finite file, or one longer than
-    ``max_seconds`` (checked from the header, before decoding).
+    any number of channels is mixed down. Raises :class:`AudioFileError` with a one-line reason
+    for a missing, empty, corrupt or non-finite file, one longer than
+    ``max_seconds``, or one of more than :data:`MAX_DECODED_SAMPLES` samples (both checked from the header,
+    before decoding; :func:`load_audio` reads any size in blocks).
     """
     import soundfile as sf
 
-    sr, frames, _ = audio_info(path)
-    if max_seconds is not None and frames > max_seconds * sr:
-        raise AudioFileError(f"{path}: {frames / sr:.1f} s long, more than the {max_seconds:g} s limit")
+    path = Path(path)
+    sr, frames, channels = audio_info(path)
+    _check_length(path, sr, frames, max_seconds)
+    if frames * channels > MAX_DECODED_SAMPLES:
+        raise AudioFileError(f"{path}: {frames * channels:,} samples ({channels} channels at {sr} Hz) are more "
+                             f"than the {MAX_DECODED_SAMPLES:,} decoded at once")
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as err:
@@ -104,21 +138,51 @@ def read_audio(path: Union[str, Path], max_seconds: Optional[float] = None) -> t
         raise AudioFileError(f"{path}: file holds no samples")
     if not np.all(np.isfinite(data)):
         raise AudioFileError(f"{path}: audio holds NaN or infinite samples")
-    missing = max(frames - len(data), wav_shortfall(path))
-    if missing > 0:
-        warnings.warn(f"{path}: the header promises {(len(data) + missing) / sr:.2f} s but the file holds "
-                      f"{len(data) / sr:.2f} s (cut off?)", TruncatedAudioWarning, stacklevel=2)
-    mono = to_mono(data)
+    _warn_cut_off(path, frames, len(data), sr)
+    mono = _mix(data)
     if data.shape[1] > 1 and np.max(np.abs(mono)) < SILENCE_PEAK <= np.max(np.abs(data)):
-        raise AudioFileError(f"{path}: its {data.shape[1]} channels cancel out when mixed to mono (one is the "
-                             f"other upside down, opposite phase); fix the wiring or keep one channel")
+        raise _cancelled(path, data.shape[1])
     return mono, int(sr)
 
 
 def load_audio(path: Union[str, Path], sample_rate: int, max_seconds: Optional[float] = None) -> np.ndarray:
-    """:func:`read_audio`, then :func:`~edge_runtime.resample.resample` to ``sample_rate``."""
-    audio, sr = read_audio(path, max_seconds=max_seconds)
-    return resample(audio, sr, sample_rate) if sr != sample_rate else audio
+    """Decode, mix to mono and resample to ``sample_rate`` in blocks of :data:`DECODE_BLOCK` frames.
+
+    The same samples as :func:`read_audio` followed by :func:`~edge_runtime.resample.resample` (soxr's
+    stream gives what one call gives), but peak memory is the result at ``sample_rate`` plus one block,
+    whatever the file's rate and channel count: a file at 655 kHz costs what one at 16 kHz does. The same
+    one-line errors as :func:`read_audio`.
+    """
+    import soundfile as sf
+
+    from .resample import StreamResampler
+
+    path = Path(path)
+    sr, frames, channels = audio_info(path)
+    _check_length(path, sr, frames, max_seconds)
+    resampler = StreamResampler(sr, sample_rate)
+    pieces, decoded, loudest, loudest_mono = [], 0, 0.0, 0.0
+    try:
+        for block in sf.blocks(str(path), blocksize=DECODE_BLOCK, dtype="float32", always_2d=True):
+            if not np.all(np.isfinite(block)):
+                raise AudioFileError(f"{path}: audio holds NaN or infinite samples")
+            mono = _mix(block)
+            if channels > 1 and len(block):
+                loudest = max(loudest, float(np.max(np.abs(block))))
+                loudest_mono = max(loudest_mono, float(np.max(np.abs(mono))))
+            decoded += len(block)
+            pieces.append(resampler.process(mono))
+    except AudioFileError:
+        raise
+    except Exception as err:
+        raise AudioFileError(f"{path}: cannot decode audio ({_first_line(err)})") from None
+    if decoded == 0:
+        raise AudioFileError(f"{path}: file holds no samples")
+    _warn_cut_off(path, frames, decoded, sr)
+    if channels > 1 and loudest_mono < SILENCE_PEAK <= loudest:
+        raise _cancelled(path, channels)
+    pieces.append(resampler.flush())
+    return np.concatenate(pieces)
 
 
 def find_audio(paths: list[Union[str, Path]]) -> list[Path]:

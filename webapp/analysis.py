@@ -5,14 +5,14 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from edge_runtime.adaptive import AdaptiveClassifier
-from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, read_audio
+from edge_runtime.audio import AUDIO_SUFFIXES, AudioFileError, audio_info, load_audio
 from edge_runtime.classifier import EmotionClassifier, Prediction
 from edge_runtime.preprocess import SILENCE_DBFS, SilentAudioError
 from edge_runtime.segments import Segment, Summary, segment_audio
@@ -44,7 +44,7 @@ class Analysis:
     """One classified clip: its audio, the model's input and the prediction."""
 
     name: str
-    audio: np.ndarray        # mono float32 at ``sample_rate``, as decoded
+    audio: np.ndarray        # mono float32 at ``sample_rate`` (the model's), as decoded
     sample_rate: int
     mfcc: np.ndarray         # (n_frames, n_mfcc), exactly what the model saw
     prediction: Prediction
@@ -52,6 +52,7 @@ class Analysis:
     segments: tuple = ()     # emotion over time, for a clip longer than one window
     summary: Optional[Summary] = None
     unadapted: Optional[Prediction] = None   # the default model's answer alone, when the answer was adapted
+    source_rate: int = 0     # the upload's own sample rate (its audio is not kept at that rate)
 
     @property
     def seconds(self) -> float:
@@ -59,11 +60,15 @@ class Analysis:
         return len(self.audio) / self.sample_rate
 
 
-def decode_upload(data: bytes, name: str, max_seconds: float = MAX_UPLOAD_SECONDS) -> tuple[np.ndarray, int]:
-    """Decode uploaded file bytes with :func:`edge_runtime.audio.read_audio`.
+def decode_upload(data: bytes, name: str, sample_rate: int,
+                  max_seconds: float = MAX_UPLOAD_SECONDS) -> tuple[np.ndarray, int]:
+    """Decode uploaded file bytes to mono at ``sample_rate`` with :func:`edge_runtime.audio.load_audio`, block by
+    block: the server never holds the upload's audio at its own rate (a 655 kHz file costs what a 16 kHz one
+    does), and the session keeps only the model-rate signal it shows.
 
     The reader wants a path, so the bytes go through a temporary file with the
-    upload's suffix; error messages name the upload, not the temporary file.
+    upload's suffix; error messages name the upload, not the temporary file. Returns the audio and the
+    upload's own rate (for the caption).
     """
     if not data:
         raise UploadError(f"{name}: the file is empty (0 bytes)")
@@ -71,7 +76,7 @@ def decode_upload(data: bytes, name: str, max_seconds: float = MAX_UPLOAD_SECOND
     with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
         tmp.write(data)
     try:
-        return read_audio(tmp.name, max_seconds=max_seconds)
+        return load_audio(tmp.name, sample_rate, max_seconds=max_seconds), audio_info(tmp.name)[0]
     except AudioFileError as err:
         message = str(err).replace(tmp.name, name)
         if suffix not in AUDIO_SUFFIXES:
@@ -87,20 +92,22 @@ def analyse(data: bytes, name: str, classifier: EmotionClassifier,
 
     With an :class:`~edge_runtime.adaptive.AdaptiveClassifier` the answer is adapted once the voice has been
     heard (``unadapted`` keeps the default model's); a long upload enrols each of its utterances as it goes."""
-    audio, sr = decode_upload(data, name, max_seconds)
+    sr = classifier.config.sample_rate
+    audio, source_rate = decode_upload(data, name, sr, max_seconds)
     t0 = time.perf_counter()
     try:
         mfcc = classifier.features(audio, sr)
     except SilentAudioError:
         raise UploadError(f"{name}: the clip is silent (nothing above {SILENCE_DBFS:.0f} dBFS)") from None
     if len(audio) / sr > TIMELINE_WINDOWS * classifier.config.window_seconds:
-        return _analyse_long(name, audio, sr, mfcc, classifier, t0)
+        return replace(_analyse_long(name, audio, sr, mfcc, classifier, t0), source_rate=source_rate)
     reason = classifier.speech_reason(mfcc)
     if reason:
         raise UploadError(f"{name}: no speech: {reason}")
     prediction = classifier.predict_features(mfcc)
     unadapted = classifier.prediction(classifier.base_scores(mfcc)) if getattr(classifier, "adapted", False) else None
-    return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3, unadapted=unadapted)
+    return Analysis(name, audio, sr, mfcc, prediction, (time.perf_counter() - t0) * 1e3, unadapted=unadapted,
+                    source_rate=source_rate)
 
 
 def learn_voice(classifier: AdaptiveClassifier, analysis: Analysis) -> None:

@@ -109,7 +109,7 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
                        f"({result.unadapted.confidence:.0%})")
         st.markdown(f"<div style='font-size:4rem;line-height:1'>{EMOJI.get(p.label, '')}</div>",
                     unsafe_allow_html=True)
-        st.caption(f"{name} · {result.seconds:.2f} s at {result.sample_rate} Hz · "
+        st.caption(f"{plain(name)} · {result.seconds:.2f} s at {result.source_rate or result.sample_rate} Hz · "
                    f"model {clf.model_path.stem.removeprefix('model_')}"
                    f"{' + speaker-adapted int8' if result.unadapted is not None else ''} · "
                    f"features + inference {result.ms:.1f} ms ({clf.backend})")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from edge_runtime.cli import HelpFormatter
+from edge_runtime.cli import HelpFormatter, _number
 
 APP = Path(__file__).resolve().parent / "app.py"
 #: Largest upload in MB (10 minutes of 48 kHz 16-bit mono WAV is 55 MB); the page says so.
@@ -20,8 +20,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m webapp", description=__doc__,
                                 formatter_class=HelpFormatter)
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 exposes it to the network)")
-    p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--max-upload-mb", type=int, default=MAX_UPLOAD_MB, help="largest upload Streamlit accepts")
+    p.add_argument("--port", type=_number(int, 1, 65535, "--port"), default=8501, help="TCP port, 1-65535")
+    p.add_argument("--max-upload-mb", type=_number(int, 1, 2000, "--max-upload-mb"), default=MAX_UPLOAD_MB,
+                   help="largest upload Streamlit accepts, 1-2000 MB")
     return p
 
 
