@@ -38,7 +38,8 @@ import numpy as np
 
 from .classifier import EmotionClassifier
 from .model_card import COMPANION_DIR, ModelError
-from .speaker_norm import SpeakerStats, read_stats
+from .outputs import write_atomically
+from .speaker_norm import MAX_STATS_BYTES, SpeakerStats, read_stats
 
 #: ``listen`` keeps a speaker's statistics over about this many recent utterances, so that a new voice takes over
 #: (measured in docs/device.md, "Adapting to one speaker").
@@ -140,14 +141,22 @@ class AdaptiveClassifier(EmotionClassifier):
         return (1.0 - self.weight) * base + self.weight * self.adapted_scores(mfcc)
 
     def save_stats(self, path: Union[str, Path]) -> None:
-        """Write the speaker's statistics as JSON (running sums, so :meth:`load_stats` can keep adding)."""
+        """Write the speaker's statistics as JSON (running sums, so :meth:`load_stats` can keep adding), atomically;
+        statistics that fail :meth:`SpeakerStats.check` are never written (``ValueError``)."""
         with self._stats_lock:
-            Path(path).write_text(self.speaker.to_json() + "\n")
+            self.speaker.check()
+            write_atomically(path, self.speaker.to_json() + "\n")
 
     def load_stats(self, path: Union[str, Path]) -> None:
         """Continue from statistics written by :meth:`save_stats` (raises ``ValueError`` for another layout)."""
         try:   # this instance's forgetting applies, whatever wrote the file
-            stats = read_stats(Path(path).read_bytes(), self.speaker.columns, self.speaker.memory)
+            path = Path(path)
+            if not path.is_file():
+                raise OSError("not a regular file")
+            if path.stat().st_size > MAX_STATS_BYTES:
+                raise ValueError(f"not a speaker statistics file ({path.stat().st_size:,} bytes; such files are "
+                                 f"about 2 KB)")
+            stats = read_stats(path.read_bytes(), self.speaker.columns, self.speaker.memory)
         except OSError as err:
             raise ValueError(f"{path}: not a speaker statistics file ({type(err).__name__}: {err})") from None
         except ValueError as err:

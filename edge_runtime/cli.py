@@ -23,6 +23,7 @@ from .audio import AudioFileError, TruncatedAudioWarning, audio_info, find_audio
 from .classifier import MAX_FILE_SECONDS, EmotionClassifier
 from .interpreter import MAX_THREADS, InterpreterUnavailable
 from .model_card import ModelError, load_card
+from .outputs import output_problem
 from .preprocess import SILENCE_DBFS, SilentAudioError
 from .resample import MAX_RATE, MIN_RATE, SampleRateError
 from .segments import DEFAULT_HOP
@@ -86,16 +87,41 @@ def _classifier(args, adapt: bool = False, memory: Optional[float] = None) -> Em
     return clf
 
 
-def _speaker_summary(clf: EmotionClassifier, args) -> None:
-    """One stderr line on what an adaptive classifier has heard; saves ``--speaker-stats`` if asked."""
+class OutputError(Exception):
+    """An output file that cannot be written (checked before the work starts)."""
+
+
+def _check_outputs(args) -> None:
+    """Refuse, before any audio is read, a ``--csv`` or ``--speaker-stats`` path that cannot be written."""
+    for flag in ("csv", "speaker_stats"):
+        path = getattr(args, flag, None)
+        why = output_problem(path) if path else None
+        if why:
+            raise OutputError(f"--{flag.replace('_', '-')} {path}: cannot write there: {why}")
+
+
+def _write_failed(what: str, path, err: Exception) -> int:
+    """One line for an output that failed after the work (whose results are already on stdout)."""
+    reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
+    _err(f"could not write {what} to {path} ({reason}); the results above are complete")
+    return EXIT_FAILED_FILES
+
+
+def _speaker_summary(clf: EmotionClassifier, args) -> int:
+    """One stderr line on what an adaptive classifier has heard; saves ``--speaker-stats`` if asked. Returns the
+    exit code of that save (0, or :data:`EXIT_FAILED_FILES` after one line saying why it failed)."""
     if not isinstance(clf, AdaptiveClassifier):
-        return
+        return 0
     state = (f"adapted (the speaker-normalised model has weight {clf.weight:.2f})" if clf.adapted else
              f"not adapted yet (needs {clf.enrol_windows})")
     print(f"speaker: {clf.speaker.n_windows} utterances heard, {state}", file=sys.stderr)
     if getattr(args, "speaker_stats", None) and clf.speaker.n_windows:
-        clf.save_stats(args.speaker_stats)
+        try:
+            clf.save_stats(args.speaker_stats)
+        except (OSError, ValueError) as err:
+            return _write_failed("the speaker statistics", args.speaker_stats, err)
         print(f"speaker statistics saved to {args.speaker_stats}", file=sys.stderr)
+    return 0
 
 
 def _bar(p: float, width: int = 10) -> str:
@@ -150,7 +176,10 @@ def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
         print(f"summary {path}: {summarise(segments).line()}", file=sys.stderr if args.json else sys.stdout,
               flush=True)
     if args.csv:
-        write_csv(rows, args.csv, clf.labels)
+        try:
+            write_csv(rows, args.csv, clf.labels)
+        except OSError as err:
+            return _write_failed(f"{len(rows)} segments", args.csv, err)
         print(f"wrote {len(rows)} segments to {args.csv}", file=sys.stderr)
     return EXIT_FAILED_FILES if failed else 0
 
@@ -200,6 +229,7 @@ def _enrol_files(clf: AdaptiveClassifier, paths, args) -> dict:
 
 def cmd_classify(args) -> int:
     """Classify files and folders; one table row or JSON line per file (per segment with ``--segments``)."""
+    _check_outputs(args)
     clf = _classifier(args, adapt=args.same_speaker or bool(args.speaker_stats))
     paths = find_audio(args.paths)
     if not paths:
@@ -207,8 +237,7 @@ def cmd_classify(args) -> int:
         return EXIT_USAGE
     if args.segments:   # the stream enrols an adaptive classifier with each utterance as it goes
         code = cmd_segments(args, clf, paths)
-        _speaker_summary(clf, args)
-        return code
+        return max(code, _speaker_summary(clf, args))
     windows = _enrol_files(clf, paths, args) if args.same_speaker else {}
     width = min(60, max(len(str(p)) for p in paths))
     if not args.json:
@@ -231,9 +260,8 @@ def cmd_classify(args) -> int:
                   f"{second[0]:<10} {ms:7.1f}", flush=True)
     if failed:
         print(f"{len(paths) - failed} of {len(paths)} files classified, {failed} failed", file=sys.stderr)
-    if args.same_speaker:
-        _speaker_summary(clf, args)
-    return EXIT_FAILED_FILES if failed else 0
+    saved = _speaker_summary(clf, args) if args.same_speaker else 0
+    return EXIT_FAILED_FILES if failed else saved
 
 
 def _status_line(r: WindowResult) -> str:
@@ -252,6 +280,7 @@ def cmd_listen(args) -> int:
             mark = "*" if d["default"] else " "
             print(f"{mark} {d['index']:>3}  {d['name']:<40} {d['channels']:>2} ch  {d['default_samplerate']:>7.0f} Hz")
         return 0
+    _check_outputs(args)
     clf = _classifier(args, adapt=not args.no_adapt, memory=LISTEN_MEMORY)
     config = StreamConfig(hop_seconds=args.hop, smoothing=args.smoothing, vad_db=args.vad_db)
     live_line = sys.stdout.isatty() and not args.json
@@ -290,7 +319,7 @@ def cmd_listen(args) -> int:
     if live_line:
         print()
     stream.stats.overflows = source.overflows
-    _speaker_summary(clf, args)
+    code = max(code, _speaker_summary(clf, args))
     print(stream.stats.summary(), file=sys.stderr)   # the closing line
     return code
 
@@ -394,7 +423,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ModelError, InterpreterUnavailable, MicrophoneError, AudioFileError, SampleRateError) as err:
+    except (ModelError, InterpreterUnavailable, MicrophoneError, AudioFileError, SampleRateError, OutputError) as err:
         _err(str(err))
         return EXIT_USAGE
     except BrokenPipeError:

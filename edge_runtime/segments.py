@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Callable, Iterable, Iterator, Optional, Union
 import numpy as np
 
 from .classifier import EmotionClassifier
+from .outputs import write_atomically
 from .sources import FileSource
 from .stream import NO_SPEECH, SILENCE, StreamClassifier, StreamConfig, WindowResult
 
@@ -162,13 +164,15 @@ def segments_of_chunks(classifier: EmotionClassifier, chunks: Iterable[np.ndarra
 
 
 def write_csv(rows: Iterable[tuple[str, Segment]], path: Union[str, Path], labels: Iterable[str]) -> Path:
-    """One row per ``(file, segment)``: file, start, end, label, confidence and every emotion's mean score."""
+    """One row per ``(file, segment)``: file, start, end, label, confidence and every emotion's mean score; written
+    atomically (:func:`edge_runtime.outputs.write_atomically`)."""
     labels = list(labels)
     path = Path(path)
-    with path.open("w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["file", "start_s", "end_s", "label", "confidence", *labels])
-        for name, s in rows:
-            out.writerow([name, f"{s.start:.3f}", f"{s.end:.3f}", s.label, f"{s.confidence:.4f}",
-                          *(f"{s.scores.get(k, 0.0):.4f}" for k in labels)])
+    text = io.StringIO()
+    out = csv.writer(text)
+    out.writerow(["file", "start_s", "end_s", "label", "confidence", *labels])
+    for name, s in rows:
+        out.writerow([name, f"{s.start:.3f}", f"{s.end:.3f}", s.label, f"{s.confidence:.4f}",
+                      *(f"{s.scores.get(k, 0.0):.4f}" for k in labels)])
+    write_atomically(path, text.getvalue())
     return path

@@ -32,6 +32,10 @@ import numpy as np
 
 #: Added to every standard deviation, so a column that never moves (a padded silence) stays finite.
 STD_FLOOR = 1e-3
+#: The largest statistics file read (40 columns take about 2 KB).
+MAX_STATS_BYTES = 1 << 20
+#: No MFCC column's mean reaches this (they stay within a few hundred): a file saying otherwise is damaged.
+MAX_ABS_MEAN = 1e4
 
 
 def column_stats(windows: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,19 +99,50 @@ class SpeakerStats:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SpeakerStats":
-        """The statistics written by :meth:`to_dict`.
+        """The statistics written by :meth:`to_dict`, checked (:meth:`check`); ``ValueError`` if they are not.
 
         >>> s = SpeakerStats(2); s.update(np.array([[1.0, 2.0], [3.0, 6.0]]))
         >>> t = SpeakerStats.from_dict(s.to_dict())
         >>> t.n_windows, t.mean_std()[0].tolist()
         (1, [2.0, 4.0])
         """
-        stats = cls(int(d["columns"]), d.get("memory"))
-        stats.n_windows, stats._frames = int(d["n_windows"]), float(d["frames"])
-        stats._sum, stats._sumsq = np.asarray(d["sum"], np.float64), np.asarray(d["sumsq"], np.float64)
-        if stats._sum.shape != (stats.columns,) or stats._sumsq.shape != (stats.columns,) or stats._frames < 0:
-            raise ValueError("speaker statistics of the wrong shape")
+        if not isinstance(d, dict):
+            raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+        for key in ("columns", "n_windows"):
+            if not isinstance(d.get(key), int) or isinstance(d.get(key), bool) or d[key] < 0:
+                raise ValueError(f"{key} must be a whole number, 0 or more; got {d.get(key)!r}")
+        memory = d.get("memory")
+        if memory is not None and not (isinstance(memory, (int, float)) and np.isfinite(memory) and memory >= 1):
+            raise ValueError(f"memory must be a number of windows, 1 or more; got {memory!r}")
+        columns = d["columns"]
+        sums = [np.asarray(d.get(k), dtype=np.float64) if isinstance(d.get(k), list) and len(d[k]) == columns
+                else None for k in ("sum", "sumsq")]
+        if any(x is None or x.shape != (columns,) for x in sums):
+            raise ValueError(f"sum and sumsq must be lists of {columns} numbers")
+        stats = cls(columns, memory)
+        stats.n_windows, stats._frames = d["n_windows"], d.get("frames")
+        stats._sum, stats._sumsq = sums
+        stats.check()
         return stats
+
+    def check(self) -> None:
+        """``ValueError`` with one line unless these are statistics a speaker can have: finite sums, frames
+        when (and only when) windows were heard, a non-negative variance and MFCC-sized means."""
+        frames = self._frames
+        if isinstance(frames, bool) or not isinstance(frames, (int, float)) or not np.isfinite(frames) or frames < 0:
+            raise ValueError(f"frames must be a finite number, 0 or more; got {frames!r}")
+        if (self.n_windows > 0) != (frames > 0):
+            raise ValueError(f"{self.n_windows} windows but {frames:g} frames")
+        if not (np.all(np.isfinite(self._sum)) and np.all(np.isfinite(self._sumsq))):
+            raise ValueError("the sums hold NaN or infinite values")
+        if frames > 0:
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean = self._sum / frames
+                var = self._sumsq / frames - np.square(mean)
+            if not np.all(np.abs(mean) < MAX_ABS_MEAN):
+                raise ValueError(f"a column's mean is beyond {MAX_ABS_MEAN:g}, which no MFCC reaches")
+            if not np.all(var >= -1e-6 * (1.0 + np.square(mean))):
+                raise ValueError("a column's variance is negative (sumsq below sum squared)")
 
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         """The speaker's mean and standard deviation per column so far."""
@@ -120,7 +155,8 @@ class SpeakerStats:
 
 def read_stats(text: Union[str, bytes], columns: int, memory: Optional[float] = None) -> SpeakerStats:
     """Statistics saved as JSON by :meth:`SpeakerStats.to_dict`, for a model reading ``columns`` columns, fading
-    with ``memory`` from now on (whatever wrote them); ``ValueError`` with one line saying why not.
+    with ``memory`` from now on (whatever wrote them); ``ValueError`` with one line saying why not. The size
+    (:data:`MAX_STATS_BYTES`) and the column count are checked before anything is allocated.
 
     >>> s = SpeakerStats(2); s.update(np.array([[1.0, 2.0], [3.0, 6.0]]))
     >>> read_stats(s.to_json(), 2, memory=20).memory
@@ -131,12 +167,18 @@ def read_stats(text: Union[str, bytes], columns: int, memory: Optional[float] = 
     ...     print(err)
     statistics of 2 columns, the model needs 40
     """
+    if len(text) > MAX_STATS_BYTES:
+        raise ValueError(f"not a speaker statistics file ({len(text):,} bytes; such files are about 2 KB)")
     try:
-        stats = SpeakerStats.from_dict(json.loads(text))
-    except (KeyError, TypeError, ValueError) as err:     # a UnicodeDecodeError is a ValueError
+        data = json.loads(text)
+    except (ValueError, RecursionError) as err:     # a UnicodeDecodeError is a ValueError
         why = str(err).splitlines()[0][:80] if str(err) else ""
         raise ValueError(f"not a speaker statistics file ({type(err).__name__}: {why})") from None
-    if stats.columns != columns:
-        raise ValueError(f"statistics of {stats.columns} columns, the model needs {columns}")
+    if isinstance(data, dict) and isinstance(data.get("columns"), int) and data["columns"] != columns:
+        raise ValueError(f"statistics of {data['columns']} columns, the model needs {columns}")
+    try:
+        stats = SpeakerStats.from_dict(data)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"not a speaker statistics file ({str(err).splitlines()[0][:120]})") from None
     stats.memory = memory
     return stats

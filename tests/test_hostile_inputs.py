@@ -100,3 +100,94 @@ def test_web_app_options_out_of_range_are_usage_errors(args, message):
     proc = subprocess.run([sys.executable, "-m", "webapp", *args], capture_output=True, text=True, timeout=60,
                           cwd=ROOT)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _stats_json(**change) -> str:
+    from edge_runtime.speaker_norm import SpeakerStats
+
+    stats = SpeakerStats(40)
+    x, sr = read_audio(SAMPLE)
+    from edge_runtime import EmotionClassifier
+    stats.update(EmotionClassifier().features(x, sr))
+    d = {**stats.to_dict(), **change}
+    return json.dumps(d, allow_nan=True)
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"n_windows": float("inf")}, "n_windows must be a whole number"),
+    ({"columns": 10**10}, "statistics of 10000000000 columns, the model needs 40"),
+    ({"frames": 0}, "1 windows but 0 frames"),
+    ({"sum": [float("nan")] * 40}, "NaN or infinite"),
+    ({"sum": [1e308] * 40}, "beyond 10000"),
+    ({"sumsq": [0.0] * 40}, "variance is negative"),
+    ({"memory": 0.5}, "memory must be a number of windows"),
+    ({"sum": [1.0] * 3}, "lists of 40 numbers"),
+])
+def test_poisoned_speaker_statistics_are_refused_in_one_line(change, reason):
+    from edge_runtime.speaker_norm import read_stats
+
+    with pytest.raises(ValueError, match=reason):
+        read_stats(_stats_json(**change), 40)
+
+
+def test_poisoned_statistics_files_stop_the_cli_and_are_never_written_back(tmp_path):
+    cases = {"deep.json": "[" * 100_000 + "]" * 100_000,
+             "nan.json": _stats_json(sum=[float("nan")] * 40),
+             "huge.json": " " * (2 << 20) + "{}"}
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        proc = _edge("classify", "--same-speaker", SAMPLE, "--speaker-stats", path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (name, proc.stderr[-500:])
+        assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {path}: not a speaker statistics file")
+        assert path.read_text() == text                   # left as it was, not overwritten
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["--segments", "--csv", "/nonexistent/folder/x.csv"], "its folder does not exist"),
+    (["--segments", "--csv", "{tmp}"], "it is a folder"),
+    (["--segments", "--csv", "/dev/full"], "not a regular file"),
+    (["--same-speaker", "--speaker-stats", "{tmp}/fifo"], "not a regular file"),
+])
+def test_output_paths_are_checked_before_the_work(tmp_path, args, reason):
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    proc = _edge("classify", *[a.format(tmp=tmp_path) for a in args], SAMPLE, timeout=60)
+    assert proc.returncode == 2 and reason in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""                             # nothing classified, nothing lost
+
+
+def test_a_write_that_fails_after_the_work_keeps_the_results(tmp_path, monkeypatch, capsys):
+    from edge_runtime import cli, segments
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(segments, "write_csv", full_disk)
+    code = cli.main(["classify", "--segments", str(SAMPLE), "--csv", str(tmp_path / "s.csv")])
+    out, err = capsys.readouterr()
+    assert code == 1 and "angry" in out and "summary" in out
+    n = sum(1 for line in out.splitlines() if " s  " in line)          # the segments printed
+    assert n >= 2 and err.strip().splitlines()[-1] == (
+        f"error: could not write {n} segments to {tmp_path / 's.csv'} (No space left on device); "
+        f"the results above are complete")
+
+
+def test_statistics_are_written_atomically_and_only_when_sound(tmp_path):
+    import os
+
+    from edge_runtime import AdaptiveClassifier
+
+    clf = AdaptiveClassifier()
+    x, sr = read_audio(SAMPLE)
+    clf.enrol(clf.features(x, sr))
+    path = tmp_path / "me.json"
+    path.write_text("old")
+    inode = path.stat().st_ino
+    clf.save_stats(path)
+    assert path.stat().st_ino != inode and json.loads(path.read_text())["n_windows"] == 1   # replaced whole
+    assert os.listdir(tmp_path) == ["me.json"]                                             # no temp file left
+    clf.speaker._sum[0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        clf.save_stats(path)
+    assert json.loads(path.read_text())["n_windows"] == 1

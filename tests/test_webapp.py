@@ -112,7 +112,7 @@ def test_voice_statistics_round_trip_and_bad_files(data_root, tmp_path):
     np.testing.assert_allclose(device.speaker.mean_std()[1], clf.speaker.mean_std()[1])
     good = clf.speaker.to_dict()
     for data, why in ((b"\xff\xfe not json", "not a speaker statistics file"),
-                      (json.dumps({**good, "sum": [1.0, 2.0]}).encode(), "wrong shape"),
+                      (json.dumps({**good, "sum": [1.0, 2.0]}).encode(), "lists of 40 numbers"),
                       (json.dumps({"columns": 40}).encode(), "not a speaker statistics file")):
         with pytest.raises(UploadError, match=why) as err:
             read_voice(data, "bad.json", clf.speaker.columns)
