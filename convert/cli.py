@@ -5,10 +5,12 @@ import argparse
 import importlib.util
 import os
 import sys
+import zipfile
 from pathlib import Path
 from typing import Optional, Sequence
 
 from edge_runtime.cli import HelpFormatter
+from edge_runtime.outputs import output_problem
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,11 +42,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("error: converting needs TensorFlow, which the device install leaves out: "
               "pip install -e '.[train]'", file=sys.stderr)
         return 2
+    if not zipfile.is_zipfile(args.run_dir / "model.keras"):   # checked before TensorFlow starts talking
+        print(f"error: {args.run_dir / 'model.keras'} is not a Keras model archive (truncated or corrupt); "
+              f"train the run again or restore the file", file=sys.stderr)
+        return 2
+    out = args.out or args.run_dir / "tflite"
+    why = output_problem(out, folder=True)
+    if why:
+        print(f"error: --out {out}: cannot write there: {why}", file=sys.stderr)
+        return 2
     from .converter import convert_run
     from .tflite import ConversionError
 
     try:
-        convert_run(args.run_dir, args.out or args.run_dir / "tflite", args.variants.split(","),
+        convert_run(args.run_dir, out, args.variants.split(","),
                     args.representative, data=args.data,
                     evaluation_runs=args.evaluation)
     except (ConversionError, ValueError, OSError) as err:

@@ -132,12 +132,16 @@ def convert_run(run_dir: Path, out_dir: Path, variants: Sequence[str] = ("float3
     from train.speaker_norm import read_run_stats
 
     speaker_stats = read_run_stats(run_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     config = FeatureConfig.load(run_dir / "feature_config.json")
     split = json.loads((run_dir / "split.json").read_text())
     run_config = json.loads((run_dir / "run_config.json").read_text())
     sources = run_sources(run_dir, data)
-    model = load_model(run_dir / "model.keras")
+    try:
+        model = load_model(run_dir / "model.keras")
+    except Exception as err:   # a truncated or foreign file: Keras says "File not found" or worse
+        raise ConversionError(f"{run_dir / 'model.keras'} is not a readable Keras model ({type(err).__name__}: "
+                              f"{str(err).strip().splitlines()[0][:120] if str(err).strip() else 'no detail'})") from None
+    out_dir.mkdir(parents=True, exist_ok=True)   # only once there is something to write into it
 
     verify_part = "test" if split["files"]["test"] else "train"
     verify_refs = split["files"]["test"] or _pick(split["files"]["train"], N_VERIFY_WITHOUT_TEST, seed=1)

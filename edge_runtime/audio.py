@@ -31,19 +31,40 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` is not a regular file to read ("" if it is): missing, a folder, a pipe or device, a link loop."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file" if not path.is_symlink() else "a link to nothing (no such file)"
+    except OSError as err:                     # ELOOP, EACCES, ...
+        return (err.strerror or type(err).__name__).lower()
+    if stat.S_ISDIR(mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe or a device); save the audio to a file first"
+    return ""
+
+
 def audio_info(path: Union[str, Path]) -> tuple[int, int, int]:
     """``(sample_rate, frames, channels)`` from the file header, without decoding the samples."""
     import soundfile as sf
 
     path = Path(path)
-    if not path.is_file():
-        raise AudioFileError(f"{path}: no such file")
+    problem = _not_a_file(path)
+    if problem:
+        raise AudioFileError(f"{path}: {problem}")
     if path.stat().st_size == 0:
         raise AudioFileError(f"{path}: empty file (0 bytes)")
     try:
         info = sf.info(str(path))
     except Exception as err:  # LibsndfileError, RuntimeError, TypeError, ...
-        raise AudioFileError(f"{path}: cannot read audio ({_first_line(err)})") from None
+        reason = _first_line(err)
+        if "does not exist" in reason or "possibly a pipe" in reason:   # libsndfile's words for "unknown format"
+            reason = "not an audio format it knows, or corrupt"
+        raise AudioFileError(f"{path}: cannot read audio ({reason})") from None
     try:
         sr = check_rate(info.samplerate)
     except SampleRateError as err:

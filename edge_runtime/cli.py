@@ -44,12 +44,22 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def shown(text) -> str:
+    r"""``text`` for a terminal: control characters (an ANSI escape, a newline or a bell in a file name) written
+    as ``\xNN`` escapes, so a name cannot move the cursor, recolour the screen or forge a line.
+
+    >>> shown("clip\x1b[2J\n.wav")
+    'clip\\x1b[2J\\x0a.wav'
+    """
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in str(text))
+
+
 def _err(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {shown(message)}", file=sys.stderr)
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {shown(message)}", file=sys.stderr)
 
 
 def _number(kind, low: float, high: float, what: str):
@@ -153,7 +163,7 @@ def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
     for path in paths:
         bar = _progress(show_progress, str(path))
         if not args.json:
-            print(f"{path}")
+            print(shown(path))
         segments = []
         try:
             for seg in iter_segments(clf, path, args.hop, bar):
@@ -173,7 +183,7 @@ def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
             if bar:
                 print(file=sys.stderr)
             rows += [(str(path), s) for s in segments]
-        print(f"summary {path}: {summarise(segments).line()}", file=sys.stderr if args.json else sys.stdout,
+        print(f"summary {shown(path)}: {summarise(segments).line()}", file=sys.stderr if args.json else sys.stdout,
               flush=True)
     if args.csv:
         try:
@@ -239,7 +249,7 @@ def cmd_classify(args) -> int:
         code = cmd_segments(args, clf, paths)
         return max(code, _speaker_summary(clf, args))
     windows = _enrol_files(clf, paths, args) if args.same_speaker else {}
-    width = min(60, max(len(str(p)) for p in paths))
+    width = min(60, max(len(shown(p)) for p in paths))
     if not args.json:
         print(f"{'file':<{width}}  {'emotion':<10} {'conf':>5}  {'':10}  {'runner-up':<10} {'ms':>7}")
     failed = 0
@@ -255,7 +265,7 @@ def cmd_classify(args) -> int:
             print(json.dumps({"path": str(path), **pred.to_dict(), "ms": round(ms, 2)}), flush=True)
         else:
             second = sorted(pred.scores.items(), key=lambda kv: -kv[1])[1]
-            name = str(path) if len(str(path)) <= width else "..." + str(path)[-(width - 3):]
+            name = shown(path) if len(shown(path)) <= width else "..." + shown(path)[-(width - 3):]
             print(f"{name:<{width}}  {pred.label:<10} {pred.confidence:5.2f}  {_bar(pred.confidence)}  "
                   f"{second[0]:<10} {ms:7.1f}", flush=True)
     if failed:
@@ -318,6 +328,9 @@ def cmd_listen(args) -> int:
         code = EXIT_FAILED_FILES
     if live_line:
         print()
+    if getattr(source, "missing_frames", 0) > 0:
+        print(f"warning: {args.input}: the header promises {source.missing_frames / source.samplerate:.2f} s more "
+              f"than the file holds (cut off?)", file=sys.stderr)
     stream.stats.overflows = source.overflows
     code = max(code, _speaker_summary(clf, args))
     print(stream.stats.summary(), file=sys.stderr)   # the closing line

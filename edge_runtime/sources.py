@@ -12,7 +12,7 @@ from typing import Iterator, Optional, Union
 
 import numpy as np
 
-from .audio import AudioFileError, audio_info
+from .audio import AudioFileError, audio_info, wav_shortfall
 
 BLOCK_SECONDS = 0.1
 
@@ -60,6 +60,7 @@ class FileSource:
         self.blocksize = max(1, int(self.samplerate * block_seconds))
         self.tail_blocks = int(np.ceil(tail_seconds / block_seconds)) if tail_seconds > 0 else 0
         self.overflows = 0
+        self.missing_frames = 0     # after the file is read: frames its header promised that were not there
 
     def _blocks(self) -> Iterator[np.ndarray]:
         import soundfile as sf
@@ -71,6 +72,7 @@ class FileSource:
                                      f"(at {done / self.samplerate:.1f} s)")
             done += len(block)
             yield block.mean(axis=1)
+        self.missing_frames = max(self.frames - done, wav_shortfall(self.path))
         for _ in range(self.tail_blocks):
             yield np.zeros(self.blocksize, dtype=np.float32)
 
@@ -107,7 +109,11 @@ class MicrophoneSource:
         try:
             info = self.sd.query_devices(device, "input")
         except Exception as err:
-            raise MicrophoneError(f"no input device {device!r} ({err}); see --list-devices") from None
+            if device is None:
+                raise MicrophoneError("no microphone found (the system has no default input device); plug one in, "
+                                      "or name one with --device (see --list-devices)") from None
+            raise MicrophoneError(f"no input device {device!r} ({str(err).strip().splitlines()[0]}); "
+                                  f"see --list-devices") from None
         self.device_name = info["name"]
         self.samplerate = int(samplerate or info["default_samplerate"])
         self.channels = 1

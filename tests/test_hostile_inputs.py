@@ -191,3 +191,76 @@ def test_statistics_are_written_atomically_and_only_when_sound(tmp_path):
     with pytest.raises(ValueError, match="NaN"):
         clf.save_stats(path)
     assert json.loads(path.read_text())["n_windows"] == 1
+
+
+def test_files_that_are_not_audio_say_what_they_are(tmp_path):
+    import os
+
+    (tmp_path / "garbage.mp3").write_bytes(np.random.default_rng(0).bytes(5000))
+    os.symlink(tmp_path / "loop_b", tmp_path / "loop_a")
+    os.symlink(tmp_path / "loop_a", tmp_path / "loop_b")
+    os.mkfifo(tmp_path / "pipe.wav")
+    proc = _edge("classify", tmp_path / "garbage.mp3", tmp_path / "loop_a", tmp_path / "pipe.wav", SAMPLE, timeout=60)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "angry" in proc.stdout   # the batch went on
+    assert errors == [f"error: {tmp_path / 'garbage.mp3'}: cannot read audio (not an audio format it knows, or corrupt)",
+                      f"error: {tmp_path / 'loop_a'}: too many levels of symbolic links",
+                      f"error: {tmp_path / 'pipe.wav'}: not a regular file (a pipe or a device); save the audio to a "
+                      f"file first"]
+
+
+def test_listen_warns_about_a_cut_off_file(tmp_path):
+    x, sr = sf.read(SAMPLE, dtype="float32")
+    sf.write(tmp_path / "full.wav", x, sr, subtype="PCM_16")
+    data = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[:len(data) // 2])
+    proc = _edge("listen", "--fast", "--input", tmp_path / "cut.wav", timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert f"warning: {tmp_path / 'cut.wav'}: the header promises 1.7" in proc.stderr and "(cut off?)" in proc.stderr
+    whole = _edge("listen", "--fast", "--input", tmp_path / "full.wav", timeout=60)
+    assert "cut off" not in whole.stderr
+
+
+def test_no_microphone_is_said_plainly(monkeypatch):
+    from edge_runtime import sources
+
+    class NoDevices:
+        def query_devices(self, device=None, kind=None):
+            raise ValueError("Error querying device -1")
+    monkeypatch.setattr(sources, "_sounddevice", lambda: NoDevices())
+    with pytest.raises(sources.MicrophoneError) as err:
+        sources.MicrophoneSource()
+    assert str(err.value).startswith("no microphone found (the system has no default input device)")
+    with pytest.raises(sources.MicrophoneError, match=r"no input device 'USB' \(Error querying device -1\)"):
+        sources.MicrophoneSource("USB")
+
+
+def test_converter_refuses_a_corrupt_model_before_tensorflow_and_an_unwritable_out(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    keras_file = ROOT / "runs" / "corpus-crema-d" / "model.keras"
+    (run / "model.keras").write_bytes(keras_file.read_bytes()[:1000])        # a cut-off copy
+    proc = subprocess.run([sys.executable, "-m", "convert", str(run), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"error: {run / 'model.keras'} is not a Keras model archive (truncated or corrupt); train the run again or "
+        f"restore the file"]                                                   # one line, no TensorFlow log
+    assert not (tmp_path / "out").exists()
+    (run / "model.keras").write_bytes(keras_file.read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "convert", str(run), "--out", "/dev/null/models"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "--out /dev/null/models: cannot write there: /dev/null is not a folder" in proc.stderr
+
+
+def test_control_characters_in_file_names_never_reach_the_terminal(tmp_path):
+    evil = tmp_path / "clip\x1b[31mred\x07\nforged.wav"
+    evil.write_bytes(SAMPLE.read_bytes())
+    broken = tmp_path / "broken\x1b[2J.wav"
+    broken.write_bytes(b"RIFF" + b"\x00" * 40)
+    proc = _edge("classify", evil, broken, timeout=60)
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
+    assert "clip\\x1b[31mred\\x07\\x0aforged.wav" in proc.stdout and "angry" in proc.stdout
+    assert len(proc.stdout.strip().splitlines()) == 2                      # the header and one row: no forged line
+    assert "broken\\x1b[2J.wav" in proc.stderr
+    rows = [json.loads(line) for line in _edge("classify", "--json", evil, timeout=60).stdout.splitlines()]
+    assert rows[0]["path"] == str(evil)                                    # JSON keeps the name exactly
