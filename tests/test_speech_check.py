@@ -28,7 +28,10 @@ def test_non_speech_is_refused(name):
 
 
 def test_real_speech_of_every_corpus_passes(data_root):
-    """Every 4th clip of RAVDESS speech and song and CREMA-D: under 1 % refused (none, when measured)."""
+    """Every 4th clip of each shared corpus (six folders, four languages): at most 0.5 % refused in any (none,
+    when measured on every clean clip)."""
+    from collections import Counter
+
     from edge_runtime.audio import read_audio
     from train.corpora import scan_sources
 
@@ -36,14 +39,13 @@ def test_real_speech_of_every_corpus_passes(data_root):
         warnings.simplefilter("ignore")
         clips = scan_sources()[::4]
     cfg = FeatureConfig()
-    refused = []
+    refused, seen = Counter(), Counter(c.corpus for c in clips)
     for clip in clips:
         audio, sr = read_audio(clip.path)
-        reason = not_speech_reason(features(audio, cfg), cfg)
-        if reason:
-            refused.append(f"{clip.path.name}: {reason}")
-    print(f"\n{len(refused)} of {len(clips)} real clips refused {refused[:3]}")
-    assert len(clips) > 500 and len(refused) / len(clips) < 0.01
+        if not_speech_reason(features(audio, cfg), cfg):
+            refused[clip.corpus] += 1
+    assert set(seen) >= {"ravdess", "ravdess-song", "crema-d", "ased", "emovo", "turev"}
+    assert all(refused[c] <= 0.005 * n for c, n in seen.items()), dict(refused)
 
 
 def test_cli_and_listen_say_no_speech(tmp_path, clip_path):
