@@ -3,7 +3,9 @@
 Anything loud enough would otherwise get an emotion: a 440 Hz tone came out
 ``sad 0.92``. Speech differs from tones, hum, chirps, steady noise and clicks in
 ways four numbers of the window's log-mel spectrum show (recovered from the
-MFCCs with the transposed orthonormal DCT, so nothing is computed twice):
+MFCCs with the transposed orthonormal DCT, so nothing is computed twice; the
+bands centred below ``min_hz`` are left out, so loud 50/60 Hz mains hum under a
+voice does not make it look like a steady tone):
 
 * **active time** — frames within ``active_db`` of the loudest: a word lasts
   longer than a click or a single sample;
@@ -47,6 +49,7 @@ class SpeechCheck:
     min_change: float = 18.5
     min_modulation_db: float = 1.5
     min_peak_db: float = 12.0
+    min_hz: float = 120.0      # mel bands centred below this are left out: mains hum (50/60 Hz) is not a voice
 
 
 @dataclass(frozen=True)
@@ -59,15 +62,25 @@ class SpeechEvidence:
     peak_db: float
 
 
+def _band_centres(config: FeatureConfig) -> np.ndarray:
+    """Centre frequency (Hz) of each mel band of ``config``."""
+    from .features import mel_frequencies
+
+    edges = mel_frequencies(config.n_mels, config.fmin, config.fmax)   # n_mels + 2 edges
+    return edges[1:-1]
+
+
 def speech_evidence(mfcc: np.ndarray, config: FeatureConfig, check: SpeechCheck = SpeechCheck()) -> SpeechEvidence:
     """Measure one ``(n_frames, n_features)`` window (as :func:`edge_runtime.features.features` returns it; only
     its MFCC columns are read)."""
     mfcc = np.asarray(mfcc, dtype=np.float64)[:, :config.n_mfcc]
     log_mel = mfcc @ dct_matrix(mfcc.shape[1], config.n_mels)            # dB, the part the MFCCs keep
+    log_mel = log_mel[:, _band_centres(config) >= check.min_hz]
     energy = 10.0 * np.log10(np.sum(10.0 ** (log_mel / 10.0), axis=1))   # dB per frame
     active = energy > energy.max() - check.active_db
     both = active[1:] & active[:-1]
-    steps = np.sqrt(np.sum(np.diff(mfcc[:, 1:], axis=0) ** 2, axis=1))[both]
+    cepstra = log_mel @ dct_matrix(log_mel.shape[1], log_mel.shape[1]).T      # of the bands kept
+    steps = np.sqrt(np.sum(np.diff(cepstra[:, 1:], axis=0) ** 2, axis=1))[both]
     peaks = (log_mel.max(axis=1) - log_mel.mean(axis=1))[active]
     return SpeechEvidence(active_seconds=float(active.sum() * config.hop_length / config.sample_rate),
                           change=float(np.median(steps)) if steps.size else 0.0,
