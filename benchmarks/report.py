@@ -103,6 +103,25 @@ def adaptation_lines(ad: dict) -> list[str]:
     return lines
 
 
+def _upload_memory_section(um: dict) -> list[str]:
+    """The web server's memory under 10 long uploads at once and under the decoded-size bomb, per checkout."""
+    lines = ["## Web server memory: long uploads and a decoded-size bomb (benchmarks/upload_memory.py)", "",
+             f"One Streamlit server (`python -m webapp`) per checkout; the sessions upload at once and the server's "
+             f"RSS is sampled every 0.2 s. The long file is {um['files']['long_mb']:.0f} MB of 48 kHz WAV (9.5 "
+             f"minutes); the bomb {um['files']['bomb_mb']:.1f} MB of FLAC (3.5 s of speech, then 580 s of silence "
+             f"at 655,350 Hz). *held*: with every session still open after its answer; *after close*: 20 s after "
+             f"the browsers closed.", "",
+             "| checkout | case | answered | RSS before MB | peak MB | held MB | after close MB |",
+             "|---|---|---|---|---|---|---|"]
+    for label in ("before", "after"):
+        if label not in um:
+            continue
+        for case, r in ((k, v) for k, v in um[label].items() if isinstance(v, dict)):
+            lines.append(f"| {label}: {um[label]['checkout']} | {case} | {r['answered']}/{r['sessions']} | "
+                         f"{r['before_mb']:.0f} | {r['peak_mb']:.0f} | {r['held_mb']:.0f} | {r['after_close_mb']:.0f} |")
+    return lines + [""]
+
+
 def write_report(results: dict, out: Path) -> Path:
     """Write ``results.json``, the plots and ``REPORT.md`` into ``out``; return the report's path."""
     import numpy as np
@@ -243,6 +262,8 @@ def write_report(results: dict, out: Path) -> Path:
                       + ", ".join(f"{mb:.0f} MB after {k}" for k, mb in sv["rss_mb"][::2])
                       + f"; peak {sv['peak_mb']:.0f} MB, growth after the first 10 {sv['growth_after_warmup_mb']:+.1f} MB.",
                       ""]
+    if "upload_memory" in results:
+        lines += _upload_memory_section(results["upload_memory"])
     mv = results["mfcc"]
     lines += ["## Edge MFCC vs librosa MFCC (same prepared windows)", "",
               f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "

@@ -100,10 +100,28 @@ def touched_frames(span: tuple[int, int], frame_length: int, hop_length: int, n_
     return slice(first, last)
 
 
+#: Frames squared at a time by :func:`frame_rms`: an hour of audio would otherwise square 3 GB of frames at once.
+RMS_CHUNK = 512
+
+
 def frame_rms(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
-    """RMS of centred frames (zero padding of ``frame_length // 2`` on each side)."""
-    frames = centred_frames(audio, frame_length, hop_length)
-    return np.sqrt(np.mean(frames**2, axis=1)) if len(frames) else np.zeros(0)
+    """RMS of centred frames (zero padding of ``frame_length // 2`` on each side), :data:`RMS_CHUNK` frames at a
+    time: the numbers of :func:`centred_frames` squared all at once, in the memory of one chunk whatever the
+    length (an hour of audio would otherwise square gigabytes of overlapping frames)."""
+    audio = np.asarray(audio)
+    pad = frame_length // 2
+    n_frames = max(0, 1 + (len(audio) + 2 * pad - frame_length) // hop_length)
+    out = np.zeros(n_frames)
+    for first in range(0, n_frames, RMS_CHUNK):
+        count = min(RMS_CHUNK, n_frames - first)
+        start = first * hop_length - pad                         # of the chunk's first frame, in the audio
+        stop = start + (count - 1) * hop_length + frame_length
+        piece = np.zeros(stop - start)
+        lo, hi = max(start, 0), min(stop, len(audio))
+        piece[lo - start:hi - start] = audio[lo:hi]              # float64, zeros where the padding is
+        frames = np.lib.stride_tricks.sliding_window_view(piece, frame_length)[::hop_length][:count]
+        out[first:first + count] = np.sqrt(np.mean(frames ** 2, axis=1))
+    return out
 
 
 def trim_silence(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
