@@ -141,7 +141,8 @@ def _describe(root: Path) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.upload_memory", description=__doc__)
-    p.add_argument("--before", type=Path, default=None, help="an older checkout to measure beside this one")
+    p.add_argument("--before", type=Path, default=None,
+                   help="an older checkout to measure beside this one (default: keep the report's earlier figures)")
     p.add_argument("--out", type=Path, default=RESULTS, help="report folder holding results.json")
     args = p.parse_args(argv)
     if not Path("/usr/bin/chromium").exists():
@@ -154,7 +155,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     figures = upload_memory(roots, clips)
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text())
-    results["upload_memory"] = figures
+    results["upload_memory"] = {**results.get("upload_memory", {}), **figures}   # an earlier "before" stays
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     from .report import write_report
 
