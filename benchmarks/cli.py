@@ -85,6 +85,14 @@ def run(args) -> Path:
         results["robustness"] = {"speaker": robustness.evaluate(
             EmotionClassifier(speaker_models / "model_int8.tflite"), *robustness.test_split(args.speaker_run, sources))}
 
+    from . import utterances
+
+    if args.quick:   # the shipped model on a few clips: a smoke of the code path
+        results["utterances"] = {"smoke": utterances.measure(
+            EmotionClassifier(), *zip(*[(c.path, c.label) for c in accuracy.test_clips(args.speaker_run, sources)[::100]]))}
+    else:
+        results["utterances"] = utterances.held_out(args.speaker_run, speaker_models, sources)
+
     _step(3, n, "speaker adaptation: default model, speaker-normalised companion and the pair, per corpus")
     from . import adaptation
 

@@ -264,6 +264,9 @@ def write_report(results: dict, out: Path) -> Path:
                       ""]
     if "upload_memory" in results:
         lines += _upload_memory_section(results["upload_memory"])
+    if "utterances" in results:
+        from .utterances import report_lines
+        lines += report_lines(results["utterances"])
     mv = results["mfcc"]
     lines += ["## Edge MFCC vs librosa MFCC (same prepared windows)", "",
               f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "

@@ -156,7 +156,7 @@ def _progress(enabled: bool, name: str):
 
 def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
     """``classify --segments``: emotion over time, one line (or JSON object, or CSV row) per segment."""
-    from .segments import iter_segments, summarise, write_csv
+    from .segments import iter_segments, iter_utterances, summarise, write_csv
 
     show_progress = sys.stderr.isatty() and not args.quiet
     failed, rows = 0, []
@@ -166,7 +166,8 @@ def cmd_segments(args, clf: EmotionClassifier, paths) -> int:
             print(shown(path))
         segments = []
         try:
-            for seg in iter_segments(clf, path, args.hop, bar):
+            found = iter_segments(clf, path, args.hop, bar) if args.windows else iter_utterances(clf, path, bar)
+            for seg in found:
                 segments.append(seg)
                 if args.json:
                     print(json.dumps({"path": str(path), **seg.to_dict()}), flush=True)
@@ -392,9 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="audio files, or folders searched recursively")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--segments", action="store_true",
-                   help="long recordings: emotion over time, one line per segment (any length, bounded memory)")
+                   help="long recordings: emotion over time, one segment per utterance cut at its pauses, silence "
+                        "between (any length, bounded memory)")
+    p.add_argument("--windows", action="store_true",
+                   help="with --segments: sliding windows every --hop seconds instead of utterances")
     p.add_argument("--hop", type=_number(float, *HOP_RANGE, "--hop"), default=DEFAULT_HOP,
-                   help="with --segments: seconds between windows")
+                   help="with --segments --windows: seconds between windows")
     p.add_argument("--csv", default=None, metavar="PATH", help="with --segments: also write the segments as CSV")
     p.add_argument("--same-speaker", action="store_true",
                    help="the files are one person's: hear them all first, then classify each adapted to that "

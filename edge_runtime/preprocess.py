@@ -124,6 +124,19 @@ def frame_rms(audio: np.ndarray, frame_length: int, hop_length: int) -> np.ndarr
     return out
 
 
+def trim_bounds(audio: np.ndarray, config: FeatureConfig) -> tuple[int, int]:
+    """``(start, end)`` samples of :func:`trim_silence`: the first and last frames within ``trim_top_db`` of the
+    loudest. Raises :class:`SilentAudioError` when nothing is above :data:`SILENCE_PEAK`."""
+    if audio.size == 0 or not np.all(np.isfinite(audio)) or np.max(np.abs(audio)) < SILENCE_PEAK:
+        raise SilentAudioError("audio is empty, silent or not finite")
+    rms = frame_rms(audio, config.trim_frame_length, config.trim_hop_length)
+    floor = rms.max() * 10.0 ** (-config.trim_top_db / 20.0)
+    loud = np.flatnonzero(rms > floor)
+    start = int(loud[0]) * config.trim_hop_length
+    end = min(len(audio), (int(loud[-1]) + 1) * config.trim_hop_length)
+    return start, end
+
+
 def trim_silence(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Cut leading and trailing frames more than ``trim_top_db`` below the loudest frame.
 
@@ -135,13 +148,7 @@ def trim_silence(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     >>> 8000 <= len(y) < 12000
     True
     """
-    if audio.size == 0 or not np.all(np.isfinite(audio)) or np.max(np.abs(audio)) < SILENCE_PEAK:
-        raise SilentAudioError("audio is empty, silent or not finite")
-    rms = frame_rms(audio, config.trim_frame_length, config.trim_hop_length)
-    floor = rms.max() * 10.0 ** (-config.trim_top_db / 20.0)
-    loud = np.flatnonzero(rms > floor)
-    start = int(loud[0]) * config.trim_hop_length
-    end = min(len(audio), (int(loud[-1]) + 1) * config.trim_hop_length)
+    start, end = trim_bounds(audio, config)
     return audio[start:end]
 
 

@@ -1,10 +1,12 @@
-"""Emotion over time in a long recording: the streaming path, turned into labelled segments.
+"""Emotion over time in a long recording, utterance by utterance (or window by window).
 
-A call, an interview or a voice diary runs for minutes; :func:`segment_file`
-replays it block by block through :class:`~edge_runtime.stream.StreamClassifier`
-(bounded memory, any length), labels the ``hop``-long slice at the centre of
-every window with that window's answer (``silence`` and ``no speech``
-included), and merges runs of equal labels into :class:`Segment` objects.
+A call, an interview or a voice diary runs for minutes and people read emotion sentence by sentence.
+:func:`iter_utterances` streams the file block by block (bounded memory, any length), cuts it at its pauses
+with the level gate of ``listen`` (:class:`~edge_runtime.utterances.UtteranceCutter`) and classifies each
+utterance as a whole (:func:`classify_utterance`): one :class:`Segment` per utterance, ``silence`` between them, ``no speech`` for sound that is not.
+:func:`iter_segments` is the older sliding-window view (``classify --segments --windows``): it labels the
+``hop``-long slice at the centre of every window of :class:`~edge_runtime.stream.StreamClassifier` and
+merges runs of equal labels.
 
 Examples
 --------
@@ -12,12 +14,15 @@ Examples
 >>> segs, summary = segment_file(EmotionClassifier(), "samples/03-01-05-01-02-01-11.flac")
 >>> segs[0].start, round(summary.seconds, 2), all(a.end == b.start for a, b in zip(segs, segs[1:]))
 (0.0, 3.47, True)
+>>> [s.label for s in segs]                                  # one utterance, silence around it
+['silence', 'angry', 'silence']
 """
 from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
+import itertools
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Union
@@ -26,11 +31,18 @@ import numpy as np
 
 from .classifier import EmotionClassifier
 from .outputs import write_atomically
+from .preprocess import SilentAudioError, frame_rms, remove_dc, trim_bounds
+from .resample import StreamResampler
 from .sources import FileSource
-from .stream import NO_SPEECH, SILENCE, StreamClassifier, StreamConfig, WindowResult
+from .stream import _FLOOR_DB, _FRAME_SECONDS, NO_SPEECH, SILENCE, StreamClassifier, StreamConfig, WindowResult
+from .utterances import UtteranceCutter
 
-#: Segments hop by default every this many seconds (as ``listen``), without smoothing: a change shows at once.
+#: Sliding windows (``--windows``) hop by default every this many seconds (as ``listen``), without smoothing.
 DEFAULT_HOP = 0.5
+#: An utterance ends at a pause this long (seconds)...
+PAUSE_SECONDS = 0.3
+#: ... or, for a talker who does not pause, once it is this long.
+MAX_UTTERANCE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -110,11 +122,15 @@ def _segment(current: list, labels: Optional[list]) -> Segment:
     return Segment(start, end, label, scores.get(label, float(mean.max())), scores)
 
 
-def segment_file(classifier: EmotionClassifier, path: Union[str, Path], hop_seconds: float = DEFAULT_HOP,
+def segment_file(classifier: EmotionClassifier, path: Union[str, Path], hop_seconds: Optional[float] = None,
                  progress: Optional[Callable[[float, float], None]] = None) -> tuple[list[Segment], Summary]:
-    """Segments of the whole file and a :class:`Summary`; ``progress(done_seconds, total_seconds)`` is called as
+    """Segments of the whole file and a :class:`Summary`: one per utterance (:func:`iter_utterances`), or with
+    ``hop_seconds`` sliding windows (:func:`iter_segments`); ``progress(done_seconds, total_seconds)`` is called as
     the replay advances. Memory is bounded: the file is decoded block by block."""
-    segments = list(iter_segments(classifier, path, hop_seconds, progress))
+    if hop_seconds is None:
+        segments = list(iter_utterances(classifier, path, progress))
+    else:
+        segments = list(iter_segments(classifier, path, hop_seconds, progress))
     return segments, summarise(segments)
 
 
@@ -136,14 +152,104 @@ def iter_segments(classifier: EmotionClassifier, path: Union[str, Path], hop_sec
 
 
 def segment_audio(classifier: EmotionClassifier, audio: np.ndarray, sr: int,
-                  hop_seconds: float = DEFAULT_HOP) -> tuple[list[Segment], Summary]:
+                  hop_seconds: Optional[float] = None) -> tuple[list[Segment], Summary]:
     """:func:`segment_file` for audio already in memory (an upload), through the same streaming path."""
     audio = np.asarray(audio, dtype=np.float32)
     block = max(1, int(0.1 * sr))
-    tail = np.zeros(int(np.ceil(classifier.config.window_seconds * sr)), np.float32)
-    chunks = (c for c in [*(audio[i:i + block] for i in range(0, len(audio), block)), tail])
-    segments = list(segments_of_chunks(classifier, chunks, sr, len(audio) / sr, hop_seconds))
+    chunks = [audio[i:i + block] for i in range(0, len(audio), block)]
+    if hop_seconds is None:
+        segments = list(utterances_of_chunks(classifier, chunks, sr, len(audio) / sr))
+    else:
+        tail = np.zeros(int(np.ceil(classifier.config.window_seconds * sr)), np.float32)
+        segments = list(segments_of_chunks(classifier, [*chunks, tail], sr, len(audio) / sr, hop_seconds))
     return segments, summarise(segments)
+
+
+def iter_utterances(classifier: EmotionClassifier, path: Union[str, Path],
+                    progress: Optional[Callable[[float, float], None]] = None) -> Iterator[Segment]:
+    """The segments of a file, one per utterance, each as soon as it ends (see the module docstring)."""
+    source = FileSource(path, realtime=False)
+    yield from utterances_of_chunks(classifier, source, source.samplerate, source.frames / source.samplerate,
+                                    progress)
+
+
+def utterances_of_chunks(classifier: EmotionClassifier, chunks: Iterable[np.ndarray], sr: int, total_seconds: float,
+                         progress: Optional[Callable[[float, float], None]] = None,
+                         config: Optional[StreamConfig] = None) -> Iterator[Segment]:
+    """Segments of a recording arriving as mono ``chunks`` at ``sr``: ``silence`` where the level gate (as in
+    ``listen``: ``config.vad_db``, ``margin_db`` above the noise floor) hears nothing, and one segment per
+    utterance cut at a pause of :data:`PAUSE_SECONDS`, labelled by :func:`classify_utterance`. An adaptive
+    classifier (:class:`~edge_runtime.adaptive.AdaptiveClassifier`) hears each utterance after answering it."""
+    config = config or StreamConfig()
+    rate = classifier.config.sample_rate
+    resampler = StreamResampler(sr, rate)
+    frame = max(2, int(round(_FRAME_SECONDS * rate)))
+    hop = frame // 2
+    cutter = UtteranceCutter(rate, frame, hop, pause_seconds=PAUSE_SECONDS, max_seconds=MAX_UTTERANCE_SECONDS)
+    levels: deque = deque(maxlen=max(1, int(config.floor_seconds * rate / hop)))
+    pending = np.zeros(0, np.float32)
+    done_seconds = 0.0
+    state = {"end": 0.0}
+
+    def segments(found) -> Iterator[Segment]:
+        for (audio, _), (start, end) in zip(found, cutter.spans[-len(found):] if found else []):
+            try:     # the utterance's speech as the pipeline trims it: where its segment begins and ends
+                a, b = trim_bounds(remove_dc(audio), classifier.config)
+                start, end = start + a / rate, start + b / rate
+            except SilentAudioError:
+                pass
+            start = max(start, state["end"])
+            if start > state["end"]:
+                yield Segment(state["end"], start, SILENCE, 0.0, {})
+            label, confidence, scores = classify_utterance(classifier, audio, rate)
+            yield Segment(start, max(end, start), label, confidence, scores)
+            state["end"] = max(end, start)
+
+    for chunk in itertools.chain(chunks, [np.zeros(int(PAUSE_SECONDS * sr) + 1, np.float32)]):   # a pause ends it
+        chunk = np.asarray(chunk, dtype=np.float32)
+        pending = np.concatenate([pending, resampler.process(chunk.mean(axis=1) if chunk.ndim == 2 else chunk)])
+        usable = (len(pending) // hop) * hop
+        if usable == 0:
+            continue
+        block, pending = pending[:usable], pending[usable:]
+        clean = remove_dc(np.nan_to_num(block))
+        new = 20 * np.log10(np.maximum(frame_rms(clean, frame, hop)[: usable // hop], 1e-5))
+        levels.extend(new)
+        floor = float(np.percentile(levels, 10)) if levels else _FLOOR_DB
+        threshold = max(config.vad_db, floor + config.margin_db)
+        yield from segments(cutter.push(np.nan_to_num(block), new, threshold))
+        done_seconds = min(total_seconds, done_seconds + usable / rate)
+        if progress:
+            progress(done_seconds, total_seconds)
+    if total_seconds > state["end"]:
+        yield Segment(state["end"], total_seconds, SILENCE, 0.0, {})
+
+
+def classify_utterance(classifier: EmotionClassifier, audio: np.ndarray, sr: int) -> tuple[str, float, dict]:
+    """``(label, confidence, scores)`` of one utterance at the model's rate: as a file is classified when it fits
+    one window; a longer one is cut into windows overlapping by half and their speech windows' scores averaged
+    (on held-out speakers this is as good as the centre window up to two windows long, and uses all the speech).
+    ``silence`` or ``no speech`` with empty scores when nothing in it is speech."""
+    window = classifier.config.window_samples
+    starts = [0] if len(audio) <= window else [*range(0, len(audio) - window, window // 2), len(audio) - window]
+    probs, reason = [], None
+    for i in starts:
+        try:
+            mfcc = classifier.features(audio[i:i + window], sr)
+        except SilentAudioError:
+            continue
+        reason = classifier.speech_reason(mfcc)
+        if not reason:
+            probs.append(classifier.scores(mfcc))
+    if not probs:
+        return (NO_SPEECH if reason else SILENCE), 0.0, {}
+    pred = classifier.prediction(np.mean(probs, axis=0))
+    if hasattr(classifier, "enrol") and not getattr(classifier, "learn", False):
+        try:
+            classifier.enrol(classifier.speech_features(audio, sr))   # the whole utterance, as in training
+        except (SilentAudioError, ValueError):
+            pass
+    return pred.label, pred.confidence, pred.scores
 
 
 def segments_of_chunks(classifier: EmotionClassifier, chunks: Iterable[np.ndarray], sr: int, total_seconds: float,

@@ -18,8 +18,10 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
     report = (tmp_path / "REPORT.md").read_text()
     for heading in ("## Accuracy", "## Leave one corpus out", "## Robustness", "## Size on disk", "## Latency",
                     "## End to end", "## Resampling", "## Long recordings", "## Speech check", "## One classifier shared",
-                    "## Edge MFCC vs librosa", "## Peak memory", "## Speaker adaptation"):
+                    "## Edge MFCC vs librosa", "## Peak memory", "## Speaker adaptation", "## Emotion per utterance"):
         assert heading in report
+    smoke = results["utterances"]["smoke"]
+    assert smoke["clips"] >= 8 and smoke["blocks"]["utterances"]["segments_per_utterance"] >= 1.0
     for png in ("latency.png", "accuracy.png", "robustness.png", "adaptation.png", "confusion_smoke_float32.png",
                 "confusion_smoke_int8.png", "confusion_corpus_crema-d.png"):
         assert (tmp_path / png).stat().st_size > 10_000

@@ -12,7 +12,6 @@ from edge_runtime.adaptive import AdaptiveClassifier
 from edge_runtime.audio import AUDIO_SUFFIXES
 from edge_runtime.classifier import EmotionClassifier
 from edge_runtime.model_card import BUNDLED, BUNDLED_DIR, ModelError
-from edge_runtime.segments import DEFAULT_HOP
 from webapp.analysis import (
     MAX_UPLOAD_SECONDS,
     UploadError,
@@ -119,8 +118,8 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     if result.segments:
         st.subheader("Emotion over time")
         show_figure(timeline_figure(result.segments, result.seconds))
-        st.caption(f"A {clf.config.window_seconds:.1f} s window every {DEFAULT_HOP:g} s; grey is silence or no speech. "
-                   + result.summary.line())
+        st.caption("One segment per utterance, cut at its pauses and classified whole; grey is silence or no "
+                   "speech. " + result.summary.line())
         st.dataframe(segment_rows(result.segments), hide_index=True, use_container_width=True)
         st.download_button("Download the segments (CSV)", segments_csv(result, clf.labels),
                            file_name=f"{Path(name).stem}_segments.csv", mime="text/csv")
