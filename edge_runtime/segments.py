@@ -3,7 +3,8 @@
 A call, an interview or a voice diary runs for minutes and people read emotion sentence by sentence.
 :func:`iter_utterances` streams the file block by block (bounded memory, any length), cuts it at its pauses
 with the level gate of ``listen`` (:class:`~edge_runtime.utterances.UtteranceCutter`) and classifies each
-utterance as a whole (:func:`classify_utterance`): one :class:`Segment` per utterance, ``silence`` between them, ``no speech`` for sound that is not.
+utterance as a whole (:func:`classify_utterance`): one :class:`Segment` per utterance, ``silence`` between
+them, ``no speech`` for sound that is not.
 :func:`iter_segments` is the older sliding-window view (``classify --segments --windows``): it labels the
 ``hop``-long slice at the centre of every window of :class:`~edge_runtime.stream.StreamClassifier` and
 merges runs of equal labels.
