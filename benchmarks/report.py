@@ -267,6 +267,11 @@ def write_report(results: dict, out: Path) -> Path:
     if "utterances" in results:
         from .utterances import report_lines
         lines += report_lines(results["utterances"])
+    if "calibration" in results:
+        from .calibration import plot
+        from .calibration import report_lines as calibration_lines
+        plot(results["calibration"], out / "calibration.png")
+        lines += calibration_lines(results["calibration"])
     mv = results["mfcc"]
     lines += ["## Edge MFCC vs librosa MFCC (same prepared windows)", "",
               f"{mv['clips']} clips: edge numpy {mv['edge_ms']:.2f} ms, librosa {mv['librosa_ms']:.2f} ms per "

@@ -100,7 +100,8 @@ class EmotionClassifier:
         """Class probabilities for one MFCC window (before normalisation), in label order, summing to 1.
 
         An int8 model's dequantised outputs sum to 1 only up to its output step
-        (1/256 per class), so they are rescaled; the ranking is unchanged.
+        (1/256 per class), so they are rescaled, then tempered by the card's calibration
+        (:meth:`ModelCard.calibrate`); the ranking is unchanged.
         ``speaker`` (a ``(mean, std)`` pair) is read by a model trained with
         speaker-normalised (companion) models only (:meth:`ModelCard.normalise`).
         """
@@ -108,7 +109,8 @@ class EmotionClassifier:
         with self._lock:
             scores = np.maximum(run_model(self.interpreter, x), 0.0)
         total = float(scores.sum())
-        return scores / total if total > 0 else np.full_like(scores, 1.0 / len(scores))
+        probs = scores / total if total > 0 else np.full_like(scores, 1.0 / len(scores))
+        return self.card.calibrate(probs)
 
     def predict_features(self, mfcc: np.ndarray) -> Prediction:
         """:class:`Prediction` for one MFCC window from :meth:`features`."""
