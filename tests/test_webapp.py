@@ -296,7 +296,7 @@ def test_long_upload_shows_the_emotion_timeline_and_its_csv(browser, app_url, da
 
     page = browser.new_page(viewport={"width": 1100, "height": 1800})
     _upload(page, app_url, path)
-    page.get_by_text("Emotion over time").wait_for(timeout=90_000)
+    page.get_by_text("Emotion per utterance").wait_for(timeout=90_000)
     table = page.locator('[data-testid="stDataFrame"]')
     table.wait_for(timeout=30_000)
     with page.expect_download() as info:
@@ -354,3 +354,17 @@ def test_page_learns_a_voice_once_per_upload(browser, app_url, data_root, tmp_pa
     page.get_by_text("the default model alone").wait_for(timeout=60_000)
     assert "Traceback" not in page.inner_text("body")
     page.close()
+
+
+def test_one_utterance_is_one_answer_and_several_are_a_timeline(data_root, int8):
+    """A 12 s upload holding one clip and silence is answered like the clip; two clips are two utterances."""
+    import soundfile as sf
+
+    clip = data_root / "Actor_22/03-01-05-01-01-01-22.flac"
+    audio, sr = sf.read(clip, dtype="float32")
+    gap = np.zeros(4 * sr, np.float32)
+    one = analyse(wav_bytes(np.concatenate([gap, audio, gap]), sr), "one.wav", int8)
+    assert one.seconds > 2 * int8.config.window_seconds and not one.segments
+    assert one.prediction.label == int8.predict_file(clip).label
+    two = analyse(wav_bytes(np.concatenate([gap, audio, gap, audio, gap]), sr), "two.wav", int8)
+    assert [s.label for s in two.segments if s.is_speech] == [one.prediction.label] * 2

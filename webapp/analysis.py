@@ -112,8 +112,9 @@ def analyse(data: bytes, name: str, classifier: EmotionClassifier,
 
 def learn_voice(classifier: AdaptiveClassifier, analysis: Analysis) -> None:
     """Add an analysed upload to the visitor's voice, after its answer (as ``listen`` does): a short clip is one
-    utterance; a long one was enrolled utterance by utterance while :func:`analyse` went through it."""
-    if not analysis.segments:
+    utterance; a long one (even with a single utterance in it) was enrolled utterance by utterance while
+    :func:`analyse` went through it."""
+    if analysis.seconds <= TIMELINE_WINDOWS * classifier.config.window_seconds:
         classifier.enrol(analysis.mfcc)
 
 
@@ -128,12 +129,16 @@ def read_voice(data: bytes, name: str, columns: int, memory: Optional[float] = N
 
 def _analyse_long(name: str, audio: np.ndarray, sr: int, mfcc: np.ndarray, classifier: EmotionClassifier,
                   t0: float) -> Analysis:
-    """A clip longer than :data:`TIMELINE_WINDOWS` windows: emotion over time; the headline is the time-weighted mean
-    of the speech segments' scores (the middle window alone may fall in a pause)."""
+    """A clip longer than :data:`TIMELINE_WINDOWS` windows: one utterance is one answer; several are emotion over
+    time, one segment per utterance, with the time-weighted mean of their scores as the headline."""
     segments, summary = segment_audio(classifier, audio, sr)
     speech = [s for s in segments if s.is_speech]
     if not speech:
         raise UploadError(f"{name}: no speech found in {len(audio) / sr:.1f} s (only silence or non-speech sound)")
+    if len(speech) == 1:     # one utterance with silence around it: one answer, no timeline
+        only = speech[0]
+        return Analysis(name, audio, sr, mfcc, classifier.prediction(np.array([only.scores[k] for k in classifier.labels])),
+                        (time.perf_counter() - t0) * 1e3)
     weights = np.array([s.end - s.start for s in speech])
     mean = np.average([[s.scores[k] for k in classifier.labels] for s in speech], axis=0, weights=weights)
     prediction = classifier.prediction(mean / mean.sum())

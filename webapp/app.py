@@ -99,9 +99,17 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
                        f"{str(err).splitlines()[0] if str(err) else ''})"))
         return
     p = result.prediction
+    if result.segments:     # several utterances: the timeline leads, the overall answer follows
+        st.subheader("Emotion per utterance")
+        show_figure(timeline_figure(result.segments, result.seconds))
+        st.caption("One segment per utterance, cut at its pauses and classified whole; grey is silence or no "
+                   "speech. " + result.summary.line())
+        st.dataframe(segment_rows(result.segments), hide_index=True, use_container_width=True)
+        st.download_button("Download the segments (CSV)", segments_csv(result, clf.labels),
+                           file_name=f"{Path(name).stem}_segments.csv", mime="text/csv")
     left, right = st.columns([1, 2])
     with left:
-        st.metric("Predicted emotion" + (" (over the speech)" if result.segments else ""), p.label)
+        st.metric("Over all the speech" if result.segments else "Predicted emotion", p.label)
         st.markdown(f"**{p.confidence:.0%}** confident")
         if result.unadapted is not None:
             st.caption(f"adapted to your voice; the default model alone: {result.unadapted.label} "
@@ -115,14 +123,6 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     with right:
         show_figure(scores_figure(p.scores))
     st.audio(data)
-    if result.segments:
-        st.subheader("Emotion over time")
-        show_figure(timeline_figure(result.segments, result.seconds))
-        st.caption("One segment per utterance, cut at its pauses and classified whole; grey is silence or no "
-                   "speech. " + result.summary.line())
-        st.dataframe(segment_rows(result.segments), hide_index=True, use_container_width=True)
-        st.download_button("Download the segments (CSV)", segments_csv(result, clf.labels),
-                           file_name=f"{Path(name).stem}_segments.csv", mime="text/csv")
     st.subheader("Waveform")
     show_figure(waveform_figure(result.audio, result.sample_rate))
     st.subheader("MFCC (the model's input)")
