@@ -20,7 +20,7 @@ import numpy as np
 from . import __version__
 from .adaptive import LISTEN_MEMORY, AdaptiveClassifier, bundled_companion
 from .audio import AudioFileError, TruncatedAudioWarning, audio_info, find_audio, load_audio
-from .classifier import MAX_FILE_SECONDS, EmotionClassifier
+from .classifier import MAX_FILE_SECONDS, UNCERTAIN_BELOW, EmotionClassifier
 from .interpreter import MAX_THREADS, InterpreterUnavailable
 from .model_card import ModelError, load_card
 from .outputs import output_problem
@@ -253,7 +253,7 @@ def cmd_classify(args) -> int:
     width = min(60, max(len(shown(p)) for p in paths))
     if not args.json:
         print(f"{'file':<{width}}  {'emotion':<10} {'conf':>5}  {'':10}  {'runner-up':<10} {'ms':>7}")
-    failed = 0
+    failed = uncertain = 0
     for path in paths:
         t0 = time.perf_counter()
         mfcc = windows[path] if args.same_speaker else _file_features(clf, path, args)
@@ -265,10 +265,14 @@ def cmd_classify(args) -> int:
         if args.json:
             print(json.dumps({"path": str(path), **pred.to_dict(), "ms": round(ms, 2)}), flush=True)
         else:
-            second = sorted(pred.scores.items(), key=lambda kv: -kv[1])[1]
             name = shown(path) if len(shown(path)) <= width else "..." + shown(path)[-(width - 3):]
-            print(f"{name:<{width}}  {pred.label:<10} {pred.confidence:5.2f}  {_bar(pred.confidence)}  "
-                  f"{second[0]:<10} {ms:7.1f}", flush=True)
+            label = pred.label + ("?" if pred.uncertain else "")
+            uncertain += pred.uncertain
+            print(f"{name:<{width}}  {label:<10} {pred.confidence:5.2f}  {_bar(pred.confidence)}  "
+                  f"{pred.runner_up:<10} {ms:7.1f}", flush=True)
+    if uncertain and not args.json:
+        print(f"? = uncertain: under {UNCERTAIN_BELOW:.0%} confident, the runner-up is nearly as likely",
+              file=sys.stderr)
     if failed:
         print(f"{len(paths) - failed} of {len(paths)} files classified, {failed} failed", file=sys.stderr)
     saved = _speaker_summary(clf, args) if args.same_speaker else 0

@@ -264,3 +264,18 @@ def test_control_characters_in_file_names_never_reach_the_terminal(tmp_path):
     assert "broken\\x1b[2J.wav" in proc.stderr
     rows = [json.loads(line) for line in _edge("classify", "--json", evil, timeout=60).stdout.splitlines()]
     assert rows[0]["path"] == str(evil)                                    # JSON keeps the name exactly
+
+
+@pytest.mark.slow
+def test_an_uncertain_answer_is_shown_as_such(tmp_path):
+    """A voice of another language the model never heard (EMOVO, Italian) answered at under 40 % confidence:
+    the table marks it with '?' and a legend, JSON says ``uncertain``; a confident answer is unmarked."""
+    from train.corpora import shared_data_dir
+
+    unsure = shared_data_dir() / "emovo" / "angry" / "f1_rab-f1-l3.opus"
+    table = _edge("classify", SAMPLE, unsure, timeout=60)
+    rows = {line.split()[0]: line.split()[1] for line in table.stdout.splitlines()[1:]}
+    assert rows[str(unsure)].endswith("?") and not rows[str(SAMPLE)].endswith("?")
+    assert "? = uncertain: under 40% confident" in table.stderr
+    rows = [json.loads(line) for line in _edge("classify", "--json", SAMPLE, unsure, timeout=60).stdout.splitlines()]
+    assert [r["uncertain"] for r in rows] == [False, True] and rows[1]["confidence"] < 0.4

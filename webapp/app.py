@@ -110,7 +110,8 @@ def show(data: bytes, name: str, clf: EmotionClassifier) -> None:
     left, right = st.columns([1, 2])
     with left:
         st.metric("Over all the speech" if result.segments else "Predicted emotion", p.label)
-        st.markdown(f"**{p.confidence:.0%}** confident")
+        st.markdown(f"**{p.confidence:.0%}** confident" + (f" — uncertain: *{p.runner_up}* is nearly as likely"
+                                                             if p.uncertain else ""))
         if result.unadapted is not None:
             st.caption(f"adapted to your voice; the default model alone: {result.unadapted.label} "
                        f"({result.unadapted.confidence:.0%})")
