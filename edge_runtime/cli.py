@@ -26,10 +26,10 @@ from .model_card import ModelError, load_card
 from .outputs import output_problem
 from .preprocess import SILENCE_DBFS, SilentAudioError
 from .resample import MAX_RATE, MIN_RATE, SampleRateError
-from .segments import DEFAULT_HOP
+from .segments import DEFAULT_HOP, UtteranceSegmenter
 from .sources import FileSource, MicrophoneError, MicrophoneSource, list_input_devices
 from .speech import NotSpeechError
-from .stream import StreamClassifier, StreamConfig, WindowResult
+from .stream import SILENCE, StreamClassifier, StreamConfig, WindowResult
 
 EXIT_FAILED_FILES = 1
 EXIT_USAGE = 2
@@ -312,6 +312,8 @@ def cmd_listen(args) -> int:
           + (f", adapting to the speaker after {clf.enrol_windows} utterances (--no-adapt: off)"
              if isinstance(clf, AdaptiveClassifier) else "") + "; Ctrl-C stops", file=sys.stderr)
     code = 0
+    # A line per utterance as it ends (the live meter stays on a terminal); --windows or --json: per window.
+    segmenter = None if args.json or args.windows else UtteranceSegmenter(clf, source.samplerate, config, enrol=False)
     try:
         with running:
             for chunk in source:
@@ -320,8 +322,10 @@ def cmd_listen(args) -> int:
                         print(json.dumps(r.to_dict()), flush=True)
                     elif live_line:
                         print("\r" + _status_line(r).ljust(78), end="", flush=True)
-                    else:
+                    elif args.windows:
                         print(_status_line(r), flush=True)
+                if segmenter:
+                    _print_utterances(segmenter.push(chunk), live_line)
                 if args.duration and stream.stats.seconds >= args.duration:
                     break
     except KeyboardInterrupt:
@@ -331,6 +335,8 @@ def cmd_listen(args) -> int:
             print()
         _err(str(err))
         code = EXIT_FAILED_FILES
+    if segmenter:
+        _print_utterances(segmenter.finish(), live_line)
     if live_line:
         print()
     if getattr(source, "missing_frames", 0) > 0:
@@ -340,6 +346,17 @@ def cmd_listen(args) -> int:
     code = max(code, _speaker_summary(clf, args))
     print(stream.stats.summary(), file=sys.stderr)   # the closing line
     return code
+
+
+def _print_utterances(segments, live_line: bool) -> None:
+    """``listen``'s line for each utterance that ended (silence between them is not printed)."""
+    for seg in segments:
+        if seg.label == SILENCE:
+            continue
+        mark = "?" if seg.is_speech and seg.confidence < UNCERTAIN_BELOW else ""
+        conf = f"{seg.confidence:4.2f}  {_bar(seg.confidence)}" if seg.is_speech else ""
+        line = f"[{seg.start:7.1f} - {seg.end:7.1f} s]  {seg.label + mark:<10} {conf}".rstrip()
+        print(("\r" + line.ljust(78)) if live_line else line, flush=True)
 
 
 def cmd_info(args) -> int:
@@ -430,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_number(float, 0, 1e7, "--duration"), default=None,
                    help="stop after this many seconds of audio")
     p.add_argument("--json", action="store_true", help="one JSON object per window")
+    p.add_argument("--windows", action="store_true",
+                   help="a line per window (every --hop seconds) instead of one per utterance as it ends")
     p.add_argument("--no-adapt", action="store_true",
                    help="do not adapt to the speaker (by default the speaker-normalised model joins once 10 "
                         "utterances, cut at the pauses, have been heard)")

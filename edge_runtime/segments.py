@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,59 +173,85 @@ def iter_utterances(classifier: EmotionClassifier, path: Union[str, Path],
                                     progress)
 
 
+class UtteranceSegmenter:
+    """Segments of a stream arriving as mono chunks at ``sr``, one :meth:`push` at a time: ``silence`` where the
+    level gate (as in ``listen``: ``config.vad_db``, ``margin_db`` above the noise floor) hears nothing, and one
+    segment per utterance cut at a pause of :data:`PAUSE_SECONDS`, labelled by :func:`classify_utterance`.
+    With ``enrol`` an adaptive classifier (:class:`~edge_runtime.adaptive.AdaptiveClassifier`) hears each
+    utterance after answering it (``listen`` enrols through its window stream instead)."""
+
+    def __init__(self, classifier: EmotionClassifier, sr: int, config: Optional[StreamConfig] = None,
+                 enrol: bool = True) -> None:
+        self.classifier, self.config, self.enrol = classifier, config or StreamConfig(), enrol
+        self.sr = sr
+        self.rate = classifier.config.sample_rate
+        self.resampler = StreamResampler(sr, self.rate)
+        self.frame = max(2, int(round(_FRAME_SECONDS * self.rate)))
+        self.hop = self.frame // 2
+        self.cutter = UtteranceCutter(self.rate, self.frame, self.hop, pause_seconds=PAUSE_SECONDS,
+                                      max_seconds=MAX_UTTERANCE_SECONDS)
+        self.levels: deque = deque(maxlen=max(1, int(self.config.floor_seconds * self.rate / self.hop)))
+        self.pending = np.zeros(0, np.float32)
+        self.seconds = 0.0       # of audio consumed so far
+        self.end = 0.0           # where the last segment given out ends
+
+    def push(self, chunk: np.ndarray) -> list[Segment]:
+        """Feed samples (mono, or ``(frames, channels)`` mixed down); return the segments completed."""
+        chunk = np.asarray(chunk, dtype=np.float32)
+        self.pending = np.concatenate([self.pending, self.resampler.process(
+            chunk.mean(axis=1) if chunk.ndim == 2 else chunk)])
+        usable = (len(self.pending) // self.hop) * self.hop
+        if usable == 0:
+            return []
+        block, self.pending = self.pending[:usable], self.pending[usable:]
+        clean = remove_dc(np.nan_to_num(block))
+        new = 20 * np.log10(np.maximum(frame_rms(clean, self.frame, self.hop)[: usable // self.hop], 1e-5))
+        self.levels.extend(new)
+        floor = float(np.percentile(self.levels, 10)) if self.levels else _FLOOR_DB
+        threshold = max(self.config.vad_db, floor + self.config.margin_db)
+        found = self.cutter.push(np.nan_to_num(block), new, threshold)
+        self.seconds += usable / self.rate
+        return [seg for (audio, _), span in zip(found, self.cutter.spans[-len(found):] if found else [])
+                for seg in self._segments(audio, *span)]
+
+    def finish(self, total_seconds: Optional[float] = None) -> list[Segment]:
+        """End the stream: a pause closes the open utterance; silence runs to ``total_seconds`` (default: all
+        the audio pushed)."""
+        total = self.seconds if total_seconds is None else total_seconds
+        out = self.push(np.zeros(int(PAUSE_SECONDS * self.sr) + 1, np.float32))
+        if total > self.end:
+            out.append(Segment(self.end, total, SILENCE, 0.0, {}))
+            self.end = total
+        return out
+
+    def _segments(self, audio: np.ndarray, start: float, end: float) -> list[Segment]:
+        try:     # the utterance's speech as the pipeline trims it: where its segment begins and ends
+            a, b = trim_bounds(remove_dc(audio), self.classifier.config)
+            start, end = start + a / self.rate, start + b / self.rate
+        except SilentAudioError:
+            pass
+        start = max(start, self.end)
+        out = [Segment(self.end, start, SILENCE, 0.0, {})] if start > self.end else []
+        label, confidence, scores = classify_utterance(self.classifier, audio, self.rate, enrol=self.enrol)
+        out.append(Segment(start, max(end, start), label, confidence, scores))
+        self.end = max(end, start)
+        return out
+
+
 def utterances_of_chunks(classifier: EmotionClassifier, chunks: Iterable[np.ndarray], sr: int, total_seconds: float,
                          progress: Optional[Callable[[float, float], None]] = None,
                          config: Optional[StreamConfig] = None) -> Iterator[Segment]:
-    """Segments of a recording arriving as mono ``chunks`` at ``sr``: ``silence`` where the level gate (as in
-    ``listen``: ``config.vad_db``, ``margin_db`` above the noise floor) hears nothing, and one segment per
-    utterance cut at a pause of :data:`PAUSE_SECONDS`, labelled by :func:`classify_utterance`. An adaptive
-    classifier (:class:`~edge_runtime.adaptive.AdaptiveClassifier`) hears each utterance after answering it."""
-    config = config or StreamConfig()
-    rate = classifier.config.sample_rate
-    resampler = StreamResampler(sr, rate)
-    frame = max(2, int(round(_FRAME_SECONDS * rate)))
-    hop = frame // 2
-    cutter = UtteranceCutter(rate, frame, hop, pause_seconds=PAUSE_SECONDS, max_seconds=MAX_UTTERANCE_SECONDS)
-    levels: deque = deque(maxlen=max(1, int(config.floor_seconds * rate / hop)))
-    pending = np.zeros(0, np.float32)
-    done_seconds = 0.0
-    state = {"end": 0.0}
-
-    def segments(found) -> Iterator[Segment]:
-        for (audio, _), (start, end) in zip(found, cutter.spans[-len(found):] if found else []):
-            try:     # the utterance's speech as the pipeline trims it: where its segment begins and ends
-                a, b = trim_bounds(remove_dc(audio), classifier.config)
-                start, end = start + a / rate, start + b / rate
-            except SilentAudioError:
-                pass
-            start = max(start, state["end"])
-            if start > state["end"]:
-                yield Segment(state["end"], start, SILENCE, 0.0, {})
-            label, confidence, scores = classify_utterance(classifier, audio, rate)
-            yield Segment(start, max(end, start), label, confidence, scores)
-            state["end"] = max(end, start)
-
-    for chunk in itertools.chain(chunks, [np.zeros(int(PAUSE_SECONDS * sr) + 1, np.float32)]):   # a pause ends it
-        chunk = np.asarray(chunk, dtype=np.float32)
-        pending = np.concatenate([pending, resampler.process(chunk.mean(axis=1) if chunk.ndim == 2 else chunk)])
-        usable = (len(pending) // hop) * hop
-        if usable == 0:
-            continue
-        block, pending = pending[:usable], pending[usable:]
-        clean = remove_dc(np.nan_to_num(block))
-        new = 20 * np.log10(np.maximum(frame_rms(clean, frame, hop)[: usable // hop], 1e-5))
-        levels.extend(new)
-        floor = float(np.percentile(levels, 10)) if levels else _FLOOR_DB
-        threshold = max(config.vad_db, floor + config.margin_db)
-        yield from segments(cutter.push(np.nan_to_num(block), new, threshold))
-        done_seconds = min(total_seconds, done_seconds + usable / rate)
+    """The segments of a recording arriving as mono ``chunks`` at ``sr`` (:class:`UtteranceSegmenter`)."""
+    segmenter = UtteranceSegmenter(classifier, sr, config)
+    for chunk in chunks:
+        yield from segmenter.push(chunk)
         if progress:
-            progress(done_seconds, total_seconds)
-    if total_seconds > state["end"]:
-        yield Segment(state["end"], total_seconds, SILENCE, 0.0, {})
+            progress(min(total_seconds, segmenter.seconds), total_seconds)
+    yield from segmenter.finish(total_seconds)
 
 
-def classify_utterance(classifier: EmotionClassifier, audio: np.ndarray, sr: int) -> tuple[str, float, dict]:
+def classify_utterance(classifier: EmotionClassifier, audio: np.ndarray, sr: int,
+                       enrol: bool = True) -> tuple[str, float, dict]:
     """``(label, confidence, scores)`` of one utterance at the model's rate: as a file is classified when it fits
     one window; a longer one is cut into windows overlapping by half and their speech windows' scores averaged
     (on held-out speakers this is as good as the centre window up to two windows long, and uses all the speech).
@@ -245,7 +270,7 @@ def classify_utterance(classifier: EmotionClassifier, audio: np.ndarray, sr: int
     if not probs:
         return (NO_SPEECH if reason else SILENCE), 0.0, {}
     pred = classifier.prediction(np.mean(probs, axis=0))
-    if hasattr(classifier, "enrol") and not getattr(classifier, "learn", False):
+    if enrol and hasattr(classifier, "enrol") and not getattr(classifier, "learn", False):
         try:
             classifier.enrol(classifier.speech_features(audio, sr))   # the whole utterance, as in training
         except (SilentAudioError, ValueError):

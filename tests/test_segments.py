@@ -130,3 +130,25 @@ def test_utterances_follow_the_speech_of_real_recordings(data_root):
         assert u["agreement"] >= result["per_file_accuracy"] - 0.03, result
         assert u["segments_per_utterance"] <= 1.3 and u["boundaries_within"] >= 0.9, result
         assert w["boundaries_within"] < u["boundaries_within"]        # the sliding windows blur the edges
+
+
+def test_listen_prints_one_line_per_utterance(long_recording):
+    """Replayed without --json, listen prints each utterance when it ends, with its start and end: the speech
+    segments of classify --segments (a 0.3 s pause inside a sentence makes two); --windows gives a line per
+    window; the speaker is enrolled once per utterance, not twice."""
+    path, spans, labels = long_recording
+    run = [sys.executable, "-m", "edge_runtime", "listen", "--input", str(path), "--fast"]
+    proc = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    speech = [s for s in segment_file(EmotionClassifier(), path)[0] if s.is_speech]
+    assert len(lines) == len(speech) >= len(labels)
+    for line, seg in zip(lines, speech):
+        assert line.split("]")[1].split()[0].rstrip("?") == seg.label
+        assert abs(float(line[1:8]) - seg.start) < 0.06 and abs(float(line[10:18]) - seg.end) < 0.06
+    assert all(any(start <= s.start < end for s in speech) for start, end in spans)   # every clip is heard
+    heard = int(proc.stderr.split("speaker: ")[1].split()[0])    # enrolled once each (those of 1 s of speech)
+    assert len(labels) <= heard <= len(speech)
+    windows = subprocess.run([*run, "--windows", "--no-adapt"], capture_output=True, text=True, timeout=300,
+                             cwd=ROOT).stdout.strip().splitlines()
+    assert len(windows) > 20 and all(w.startswith("[") and " s] " in w for w in windows)
