@@ -289,7 +289,7 @@ def _status_line(r: WindowResult) -> str:
 
 
 def cmd_listen(args) -> int:
-    """Live (or replayed) sliding-window classification."""
+    """Live (or replayed) classification: a line per utterance as it ends, or per window (``--windows``, ``--json``)."""
     if args.list_devices:
         for d in list_input_devices():
             mark = "*" if d["default"] else " "
