@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,8 @@ from edge_runtime.cli import HelpFormatter
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "edge_runtime" / "models"
+#: Report sections made by their own commands (benchmarks.upload_memory, benchmarks.calibration), kept by a full run.
+SEPARATE_SECTIONS = ("upload_memory", "calibration")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -157,6 +160,11 @@ def run(args) -> Path:
 
     _step(10, n, f"report: {args.out}")
     from .report import write_report
+
+    earlier = args.out / "results.json"     # sections measured by their own commands are carried over
+    if earlier.exists():
+        kept = json.loads(earlier.read_text())
+        results.update({k: kept[k] for k in SEPARATE_SECTIONS if k in kept and k not in results})
 
     return write_report(results, args.out)
 
