@@ -13,9 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from edge_runtime.config import fields_from
-
-from .hparams import ConfigError
+from .hparams import config_from
 
 VARIANTS: tuple[str, ...] = ("clean", "stretch", "pitch", "noise")
 
@@ -40,10 +38,7 @@ class AugmentConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "AugmentConfig":
         """From ``run_config.json``; unknown keys are an error."""
-        try:
-            return cls(**fields_from(cls, data, "augment"))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        return config_from(cls, data, "augment")
 
 
 def variant_rng(seed: int, clip_name: str, variant: str) -> np.random.Generator:

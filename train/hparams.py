@@ -12,6 +12,15 @@ class ConfigError(ValueError):
     """A training setting out of its range (a user error: the CLI prints it in one line)."""
 
 
+def config_from(cls, data: Mapping[str, Any], what: str):
+    """Configuration dataclass ``cls`` from a JSON dictionary (:func:`edge_runtime.config.fields_from`): an unknown
+    field or a value out of range is a :class:`ConfigError`. Every training configuration's ``from_dict``."""
+    try:
+        return cls(**fields_from(cls, data, what))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings (a recipe's ``train`` block) and the protocol of one run (:data:`PROTOCOL_FIELDS`,
@@ -51,10 +60,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
         """Inverse of ``asdict`` (JSON lists become tuples); unknown keys are an error."""
-        try:
-            return cls(**fields_from(cls, data, "train"))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        return config_from(cls, data, "train")
 
 
 #: TrainConfig fields that say which clips train and test, set per run (command line), not by a recipe.
@@ -82,10 +88,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
         """Inverse of :meth:`to_dict` (JSON lists become tuples); unknown keys are an error."""
-        try:
-            return cls(**fields_from(cls, data, "model"))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        return config_from(cls, data, "model")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,4 @@ class SpecAugmentConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SpecAugmentConfig":
         """From ``run_config.json``; unknown keys are an error."""
-        try:
-            return cls(**fields_from(cls, data, "spec_augment"))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
+        return config_from(cls, data, "spec_augment")
