@@ -105,30 +105,54 @@ def shared_classifier(clips: Sequence[Path], threads: int = 4, calls: int = 50) 
             "serial_per_s": round(serial_per_s, 1), "threaded_per_s": round(threaded_per_s, 1)}
 
 
-_SERVER = """
-import json, os, subprocess, sys, time, urllib.request
-from playwright.sync_api import sync_playwright
+def serve(port: int, cwd=None, tries: int = 120) -> tuple[subprocess.Popen, str]:
+    """Start ``python -m webapp`` on ``port`` from the checkout ``cwd`` (default: this one) and wait, ``tries``
+    half-second polls at most, until it answers its health check; return the server process and its URL."""
+    import time
+    import urllib.request
 
-paths, uploads, port = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-server = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-url = f"http://127.0.0.1:{port}"
-
-def rss_mb():   # the Streamlit server (python -m webapp replaces itself by it)
-    for line in open(f"/proc/{server.pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-
-try:
-    for _ in range(120):
+    server = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], cwd=cwd,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(tries):
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
                 break
         except OSError:
             time.sleep(0.5)
+    return server, url
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (0 once it is gone); ``python -m webapp`` replaces itself by
+    the Streamlit server, so the server's pid is the one :func:`serve` started."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def chromium(pw):
+    """Headless /usr/bin/chromium through Playwright, as the browser tests start it."""
+    return pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+
+
+_SERVER = """
+import json, os, sys
+from playwright.sync_api import sync_playwright
+from benchmarks.soak import chromium, rss_mb as pid_rss_mb, serve
+
+paths, uploads, port = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+server, url = serve(port)
+rss_mb = lambda: pid_rss_mb(server.pid)
+
+try:
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = chromium(pw)
         pages = [browser.new_context().new_page() for _ in range(4)]
         for page in pages:
             page.goto(url)

@@ -23,21 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 _DRIVER = r"""
-import json, os, subprocess, sys, threading, time, urllib.request
+import json, sys, threading, time
 from playwright.sync_api import sync_playwright
+from benchmarks.soak import chromium, rss_mb as pid_rss_mb, serve
 
 root, port, cases = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
-server = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)], cwd=root,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-url = f"http://127.0.0.1:{port}"
-
-def rss_mb():
-    try:
-        for line in open(f"/proc/{server.pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return 0.0
+server, url = serve(port, cwd=root, tries=240)      # the page of that checkout, measured by this one
+rss_mb = lambda: pid_rss_mb(server.pid)
 
 peak = [0.0]
 stop = threading.Event()
@@ -48,16 +40,9 @@ def sample():
 
 out = {}
 try:
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
     threading.Thread(target=sample, daemon=True).start()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = chromium(pw)
         for name, path, sessions in cases:
             start = rss_mb()
             peak[0] = start
@@ -126,7 +111,7 @@ def upload_memory(roots: dict, clips: Sequence[Path], port: int = 8791) -> dict:
                          "bomb_mb": round(bomb.stat().st_size / 2**20, 2)}}
         for label, root in roots.items():
             proc = subprocess.run([sys.executable, "-c", _DRIVER, str(root), str(port), json.dumps(cases)],
-                                  capture_output=True, text=True, timeout=3600)
+                                  capture_output=True, text=True, timeout=3600, cwd=ROOT)
             if proc.returncode != 0:
                 raise RuntimeError(f"upload memory ({label}) failed: {proc.stderr.strip().splitlines()[-1:]}")
             out[label] = json.loads(proc.stdout.strip().splitlines()[-1])
