@@ -140,16 +140,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from train.corpora import default_sources
 
     from .accuracy import converted_models
-    from .report import write_report
+    from .report import update_results
 
     run = ROOT / "runs" / "speaker"
     models = converted_models(run, ROOT / "cache" / "benchmarks" / "speaker-models", default_sources())
     result = evaluate(*held_out_scores(run, models, default_sources()))
     print("\n".join(report_lines(result)))
-    results_path = ROOT / "benchmarks" / "results" / "results.json"
-    results = json.loads(results_path.read_text())
-    results["calibration"] = result
-    write_report(results, results_path.parent)
+    update_results(ROOT / "benchmarks" / "results", {"calibration": result})
     if args.write_card:
         card = json.loads(args.write_card.read_text())
         card["calibration"] = {"temperature": result["temperature"], "method": "temperature scaling, p ** (1 / T)",

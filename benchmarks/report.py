@@ -122,6 +122,30 @@ def _upload_memory_section(um: dict) -> list[str]:
     return lines + [""]
 
 
+def update_results(out: Path, sections: dict) -> Path:
+    """Put freshly measured ``sections`` (results.json keys) into ``out/results.json``, dated now, and write the
+    report again; return its path (a command that measures one section: calibration, upload memory)."""
+    import time
+
+    results = json.loads((out / "results.json").read_text())
+    results.update(sections)
+    results.setdefault("measured", {}).update(dict.fromkeys(sections, time.strftime("%Y-%m-%d %H:%M %Z")))
+    return write_report(results, out)
+
+
+def measured_line(results: dict) -> list[str]:
+    """A line naming the sections measured on another day than the run's (``--only`` runs, separate commands)."""
+    date = results["date"]
+    other = {k: d for k, d in results.get("measured", {}).items() if d[:10] != date[:10]}
+    if not other:
+        return []
+    days: dict[str, list[str]] = {}
+    for key, d in sorted(other.items(), key=lambda kv: kv[1]):
+        days.setdefault(d[:10], []).append(f"`{key}`")
+    return ["Measured on other days (the rest on this one): " +
+            "; ".join(f"{day}: {', '.join(keys)}" for day, keys in days.items()) + ".", ""]
+
+
 def write_report(results: dict, out: Path) -> Path:
     """Write ``results.json``, the plots and ``REPORT.md`` into ``out``; return the report's path."""
     import numpy as np
@@ -142,7 +166,9 @@ def write_report(results: dict, out: Path) -> Path:
              f"Python {m['python']}, numpy {m['numpy']}, ai-edge-litert {m['ai-edge-litert']}, "
              f"tflite-runtime {results.get('tflite_runtime_version', '?')} (numpy<2 venv), tensorflow "
              f"{m['tensorflow']}, keras {m['keras']}, librosa {m['librosa']}. {results['date']}.", "",
-             "Reproduce: `python -m benchmarks` (full) or `python -m benchmarks --quick`.", "",
+             *measured_line(results),
+             "Reproduce: `python -m benchmarks` (full), `python -m benchmarks --only SECTION ...` (some sections "
+             "again, e.g. after a retrain) or `python -m benchmarks --quick`.", "",
              "## Accuracy (batch 1, held-out test clips)", "",
              "| split | model | accuracy | drop vs Keras (pp) | top-1 agreement with Keras |", "|---|---|---|---|---|"]
     for split, res in results["accuracy"].items():

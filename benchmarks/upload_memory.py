@@ -138,13 +138,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     clips = sorted((shared_data_dir() / "ravdess").glob("Actor_0[1-2]/*.flac"))[:40]
     roots = {**({"before": args.before} if args.before else {}), "after": ROOT}
     figures = upload_memory(roots, clips)
-    results_path = args.out / "results.json"
-    results = json.loads(results_path.read_text())
-    results["upload_memory"] = {**results.get("upload_memory", {}), **figures}   # an earlier "before" stays
-    results_path.write_text(json.dumps(results, indent=2) + "\n")
-    from .report import write_report
+    earlier = json.loads((args.out / "results.json").read_text()).get("upload_memory", {})
+    from .report import update_results
 
-    print(write_report(results, args.out).read_text().split("## Web server memory", 1)[-1][:3000])
+    report = update_results(args.out, {"upload_memory": {**earlier, **figures}})   # an earlier "before" stays
+    print(report.read_text().split("## Web server memory", 1)[-1][:3000])
     return 0
 
 

@@ -134,29 +134,3 @@ def report_lines(results: dict) -> list[str]:
                          f"{u['segments_per_utterance']:.2f} | {u['boundaries_within']:.0%} | {w['agreement']:.3f} | "
                          f"{w['segments_per_utterance']:.2f} | {w['boundaries_within']:.0%} |")
     return lines + [""]
-
-
-def main() -> int:
-    """Measure the speaker run's held-out clips and write the figures into the benchmark report."""
-    import json
-
-    from train.corpora import default_sources
-
-    from .accuracy import converted_models
-    from .report import write_report
-
-    root = Path(__file__).resolve().parents[1]
-    run = root / "runs" / "speaker"
-    models = converted_models(run, root / "cache" / "benchmarks" / "speaker-models", default_sources())
-    results_path = root / "benchmarks" / "results" / "results.json"
-    results = json.loads(results_path.read_text())
-    results["utterances"] = held_out(run, models, default_sources())
-    print("\n".join(report_lines(results["utterances"])))
-    write_report(results, results_path.parent)
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())
