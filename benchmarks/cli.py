@@ -243,6 +243,9 @@ def run(args) -> Path:
     earlier = args.out / "results.json"
     if args.only and not earlier.exists():
         raise FileNotFoundError(f"--only keeps the other sections from {earlier}, which does not exist")
+    if args.only and json.loads(earlier.read_text()).get("quick") != args.quick:
+        raise RuntimeError(f"{earlier} is a {'full' if args.quick else 'quick'} report: --only must measure "
+                           f"the same way ({'without' if args.quick else 'with'} --quick)")
     bench = Bench(args, [Source.parse(d) for d in args.data] if args.data else default_sources())
     names = args.only or list(SECTIONS)
     results = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info()}

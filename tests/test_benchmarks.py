@@ -58,13 +58,18 @@ def test_quick_benchmark_writes_a_complete_report(tmp_path):
 def test_only_measures_the_named_sections_and_keeps_the_rest(tmp_path):
     earlier = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text())
     (tmp_path / "results.json").write_text(json.dumps(earlier))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "latency", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 2 and "is a full report: --only must measure the same way" in proc.stderr
+    earlier["quick"] = True         # a quick report: quick sections may replace its own
+    (tmp_path / "results.json").write_text(json.dumps(earlier))
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "latency", "--runs", "3",
                            "--no-tflite-runtime", "--out", str(tmp_path)], capture_output=True, text=True,
                           timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     assert {(r["runtime"], r["runs"]) for r in results["latency"]} == {("ai_edge_litert", 3), ("tensorflow", 3)}
-    for key in ("accuracy", "robustness", "calibration", "upload_memory", "speech_check"):
+    for key in ("accuracy", "robustness", "upload_memory", "speech_check"):
         assert results[key] == earlier[key] and results["measured"][key] == earlier["measured"][key]
     assert results["measured"]["latency"] == results["date"] != earlier["measured"]["latency"]
     report = (tmp_path / "REPORT.md").read_text()
