@@ -143,6 +143,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .report import update_results
 
     run = ROOT / "runs" / "speaker"
+    if args.write_card:     # an ensemble's confidences differ from one model's: fit on a run of the card's size
+        members = json.loads((run / "run_config.json").read_text())["train"]["members"]
+        card_members = json.loads(args.write_card.read_text()).get("members", 1)
+        if members != card_members:
+            print(f"error: {run} has {members} member(s) and {args.write_card} {card_members}: a temperature "
+                  "fitted on one does not hold for the other (train the speaker run with the card's members)",
+                  file=sys.stderr)
+            return 2
     models = converted_models(run, ROOT / "cache" / "benchmarks" / "speaker-models", default_sources())
     result = evaluate(*held_out_scores(run, models, default_sources()))
     print("\n".join(report_lines(result)))

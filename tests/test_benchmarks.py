@@ -80,3 +80,13 @@ def test_only_needs_an_earlier_report(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "latency", "--out", str(tmp_path / "new")],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--only keeps the other sections" in proc.stderr
+
+
+def test_calibration_is_not_written_into_a_card_of_another_ensemble_size(tmp_path):
+    run_members = json.loads((ROOT / "runs" / "speaker" / "run_config.json").read_text())["train"]["members"]
+    card = {**json.loads((ROOT / "edge_runtime" / "models" / "model.json").read_text()), "members": run_members + 1}
+    (tmp_path / "model.json").write_text(json.dumps(card))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.calibration", "--write-card", str(tmp_path / "model.json")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "a temperature fitted on one" in proc.stderr
+    assert json.loads((tmp_path / "model.json").read_text()) == card
