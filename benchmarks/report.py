@@ -142,7 +142,7 @@ def measured_line(results: dict) -> list[str]:
     days: dict[str, list[str]] = {}
     for key, d in sorted(other.items(), key=lambda kv: kv[1]):
         days.setdefault(d[:10], []).append(f"`{key}`")
-    return ["Measured on other days (the rest on this one): " +
+    return ["Measured on other days, maybe on another machine (the rest on this day and machine): " +
             "; ".join(f"{day}: {', '.join(keys)}" for day, keys in days.items()) + ".", ""]
 
 

@@ -62,6 +62,7 @@ def test_only_measures_the_named_sections_and_keeps_the_rest(tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 2 and "is a full report: --only must measure the same way" in proc.stderr
     earlier["quick"] = True         # a quick report: quick sections may replace its own
+    earlier["measured"] = {k: "2026-01-01 00:00 UTC" for k in earlier["measured"]}
     (tmp_path / "results.json").write_text(json.dumps(earlier))
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "latency", "--runs", "3",
                            "--no-tflite-runtime", "--out", str(tmp_path)], capture_output=True, text=True,

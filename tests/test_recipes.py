@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from train.corpora import Source
 from train.hparams import ConfigError
 from train.recipe import RECIPE_DIR, Recipe, recipe_names, settings_of_run
 
@@ -21,7 +22,7 @@ def test_each_bundled_model_was_trained_by_its_recipe_file(name):
     assert card["name"] == name and card["set"] == [] and card["sha256"] == recipe.sha256
     assert card["settings"] == recipe.settings()
     run_config = json.loads((ROOT / run / "run_config.json").read_text())
-    corpora = [s.split("=", 1)[0] for s in run_config["sources"]]
+    corpora = [Source.parse(s).corpus for s in run_config["sources"]]   # a generic folder: its folder's name
     assert settings_of_run(run_config, corpora) == recipe.settings()   # what the run really used
     assert run_config["train"]["protocol"] == "all"
 
