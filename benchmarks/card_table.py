@@ -13,16 +13,15 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from edge_runtime.model_card import CORPUS_NAMES
+
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "edge_runtime" / "models" / "model.json"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-#: How the corpora are named in the table.
-NAMES = {"ravdess": "RAVDESS speech", "ravdess-song": "RAVDESS song", "crema-d": "CREMA-D", "ased": "ASED",
-         "emovo": "EMOVO", "turev": "TurEV-DB"}
 
 
 def _name(corpus: str) -> str:
-    return NAMES.get(corpus, corpus)
+    return CORPUS_NAMES.get(corpus, corpus)
 
 
 def _row(test: str, corpus: str, r: dict) -> str:

@@ -23,6 +23,9 @@ from .speaker_norm import normalise_speaker
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 #: Names accepted in place of a path: the bundled files.
 BUNDLED = {"int8": "model_int8.tflite", "float32": "model_float32.tflite"}
+#: How the corpora a card names (``training.corpora``) are written for people.
+CORPUS_NAMES = {"ravdess": "RAVDESS speech", "ravdess-song": "RAVDESS song", "crema-d": "CREMA-D", "ased": "ASED",
+                "emovo": "EMOVO", "turev": "TurEV-DB"}
 #: The bundled speaker-adapted companion model (the companion recipe), see :mod:`edge_runtime.adaptive`.
 COMPANION_DIR = BUNDLED_DIR / "speaker_norm"
 #: A speaker's statistics are used once this many of their windows have been heard: one per file (classify

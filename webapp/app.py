@@ -52,10 +52,9 @@ def visitor(model: str) -> AdaptiveClassifier:
 
 def clf_corpora(model: str) -> list[str]:
     """The corpora the bundled ``model`` was trained on, from its model card."""
-    from edge_runtime.model_card import load_card
+    from edge_runtime.model_card import CORPUS_NAMES, load_card
     try:
-        names = {"ravdess": "RAVDESS speech", "ravdess-song": "RAVDESS song", "crema-d": "CREMA-D"}
-        return [names.get(c, c) for c in load_card(model).training.get("corpora", {})]
+        return [CORPUS_NAMES.get(c, c) for c in load_card(model).training.get("corpora", {})]
     except ModelError:
         return []
 
