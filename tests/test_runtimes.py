@@ -1,5 +1,7 @@
-"""The shipped float32 and int8 files give the same labels in ai-edge-litert (numpy 2, this
-environment) and in tflite-runtime 2.14 (numpy<2, its own venv without TensorFlow)."""
+"""The shipped float32 and int8 files give the same scores in ai-edge-litert (numpy 2, this
+environment) and in tflite-runtime 2.14 (numpy<2, its own venv without TensorFlow): float32 to
+rounding, int8 to a few quantisation steps (the two runtimes' int8 kernels round differently), so
+their labels differ only where the top two scores are that close."""
 import json
 import os
 import subprocess
@@ -22,7 +24,7 @@ data = np.load(sys.argv[1])
 out = {}
 for name in ("model_float32.tflite", "model_int8.tflite"):
     it = load_interpreter(sys.argv[2] + "/" + name, backend="tflite_runtime")
-    out[name] = [int(np.argmax(run_model(it, x[None]))) for x in data["x"]]
+    out[name] = [np.asarray(run_model(it, x[None]), dtype=float).ravel().tolist() for x in data["x"]]
 import importlib.util
 out["tensorflow_installed"] = importlib.util.find_spec("tensorflow") is not None
 out["numpy"] = np.__version__
@@ -52,8 +54,13 @@ def test_litert_and_tflite_runtime_agree(features):
     assert proc.returncode == 0, proc.stderr[-2000:]
     legacy = json.loads(proc.stdout.strip().splitlines()[-1])
     assert not legacy["tensorflow_installed"] and legacy["numpy"].startswith("1.")
-    for name in ("model_float32.tflite", "model_int8.tflite"):
+    for name, tolerance in (("model_float32.tflite", 1e-4), ("model_int8.tflite", 8 / 256)):
         it = load_interpreter(MODELS / name, backend="ai_edge_litert")
-        litert = [int(np.argmax(run_model(it, xi[None]))) for xi in x]
-        assert legacy[name] == litert, name
+        litert = np.array([np.asarray(run_model(it, xi[None]), dtype=float).ravel() for xi in x])
+        other = np.array(legacy[name])
+        assert np.abs(litert - other).max() <= tolerance, name
+        top2 = np.sort(litert, axis=1)[:, -2:]
+        decided = top2[:, 1] - top2[:, 0] > 2 * tolerance            # not a near tie
+        assert decided.mean() > 0.9, name
+        assert (litert.argmax(1) == other.argmax(1))[decided].all(), name
     assert len(x) >= 20
