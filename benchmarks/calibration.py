@@ -143,20 +143,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .report import update_results
 
     run = ROOT / "runs" / "speaker"
-    if args.write_card:     # an ensemble's confidences differ from one model's: fit on a run of the card's size
+    card = json.loads(args.write_card.read_text()) if args.write_card else None
+    if card is not None:    # an ensemble's confidences differ from one model's: fit on a run of the card's size
         members = json.loads((run / "run_config.json").read_text())["train"]["members"]
-        card_members = json.loads(args.write_card.read_text()).get("members", 1)
+        card_members = card.get("members", 1)
         if members != card_members:
             print(f"error: {run} has {members} member(s) and {args.write_card} {card_members}: a temperature "
                   "fitted on one does not hold for the other (train the speaker run with the card's members)",
                   file=sys.stderr)
             return 2
-    models = converted_models(run, ROOT / "cache" / "benchmarks" / "speaker-models", default_sources())
-    result = evaluate(*held_out_scores(run, models, default_sources()))
+    sources = default_sources()
+    models = converted_models(run, ROOT / "cache" / "benchmarks" / "speaker-models", sources)
+    result = evaluate(*held_out_scores(run, models, sources))
     print("\n".join(report_lines(result)))
     update_results(ROOT / "benchmarks" / "results", {"calibration": result})
-    if args.write_card:
-        card = json.loads(args.write_card.read_text())
+    if card is not None:
         card["calibration"] = {"temperature": result["temperature"], "method": "temperature scaling, p ** (1 / T)",
                                "fitted_on": f"{result['rows']['all']['n']} held-out clips of runs/speaker (int8)",
                                "ece_before": round(result["rows"]["all"]["ece_before"], 4),

@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -239,6 +238,7 @@ def run(args) -> Path:
     from train.corpora import Source, default_sources
 
     from .machine import machine_info
+    from .report import timestamp, write_report
 
     earlier = args.out / "results.json"
     if args.only and not earlier.exists():
@@ -248,13 +248,11 @@ def run(args) -> Path:
                            f"the same way ({'without' if args.quick else 'with'} --quick)")
     bench = Bench(args, [Source.parse(d) for d in args.data] if args.data else default_sources())
     names = args.only or list(SECTIONS)
-    results = {"quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info()}
+    results = {"quick": args.quick, "date": timestamp(), "machine": machine_info()}
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] {name}: {SECTIONS[name].__doc__.splitlines()[0]}", file=sys.stderr, flush=True)
         results.update(SECTIONS[name](bench))
     results["measured"] = {k: results["date"] for k in results if k not in ("quick", "date", "machine")}
-
-    from .report import write_report
 
     if earlier.exists():    # sections measured by their own commands (and, with --only, the others) are kept
         old = carried_over(json.loads(earlier.read_text()), results)

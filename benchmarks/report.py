@@ -122,14 +122,19 @@ def _upload_memory_section(um: dict) -> list[str]:
     return lines + [""]
 
 
+def timestamp() -> str:
+    """Now, as a report dates its run and each section (``2026-12-07 04:22 UTC``)."""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M %Z")
+
+
 def update_results(out: Path, sections: dict) -> Path:
     """Put freshly measured ``sections`` (results.json keys) into ``out/results.json``, dated now, and write the
     report again; return its path (a command that measures one section: calibration, upload memory)."""
-    import time
-
     results = json.loads((out / "results.json").read_text())
     results.update(sections)
-    results.setdefault("measured", {}).update(dict.fromkeys(sections, time.strftime("%Y-%m-%d %H:%M %Z")))
+    results.setdefault("measured", {}).update(dict.fromkeys(sections, timestamp()))
     return write_report(results, out)
 
 
